@@ -1,0 +1,37 @@
+/** Error codes a client can receive in a response (spec section 4). */
+export const ERROR_CODES = [
+  "unknown_verb",
+  "bad_request",
+  "invalid_room",
+  "not_authorized",
+  "already_listening",
+  "not_listening",
+  "not_in_room",
+  "message_too_large",
+  "too_many_params",
+  "too_many_rooms",
+  "rate_limited",
+  "invalid_token",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A request that cannot be carried out; becomes an error response, never a closed connection. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+/** WebSocket close codes for a refused connect (spec section 10). */
+export const REFUSAL_CLOSE_CODES = {
+  invalid_room: 4400,
+  invalid_token: 4401,
+  not_authorized: 4403,
+} as const;
+
+export type RefusalCode = keyof typeof REFUSAL_CLOSE_CODES;

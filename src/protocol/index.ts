@@ -1,0 +1,9 @@
+/** The edgechat wire protocol, shared by the room object, the Worker, the gateway and the client. */
+export * from "./errors.js";
+export * from "./limits.js";
+export * from "./rooms.js";
+export * from "./text.js";
+export * from "./requests.js";
+export * from "./messages.js";
+export * from "./filters.js";
+export * from "./transport.js";

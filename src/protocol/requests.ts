@@ -1,0 +1,197 @@
+import { ProtocolError } from "./errors.js";
+import { isValidRoomName } from "./rooms.js";
+
+/** Every verb a client may send (spec section 3). Verbs are case-sensitive. */
+export const VERBS = [
+  "say",
+  "roomChange",
+  "listenToRoom",
+  "silenceRoom",
+  "roomView",
+  "detailsView",
+  "paramAdd",
+  "paramDelete",
+  "paramView",
+  "paramsView",
+  "paramsDelete",
+  "auth",
+  "quit",
+  "exit",
+] as const;
+
+export type Verb = (typeof VERBS)[number];
+
+export type ClientRequest =
+  | { verb: "say"; message: unknown; roomMatchKey?: string; roomMatchValue?: string }
+  | { verb: "roomChange" | "listenToRoom" | "silenceRoom"; room: string }
+  | { verb: "roomView"; room?: string }
+  | { verb: "paramAdd"; key: string; value: string }
+  | { verb: "paramDelete" | "paramView"; key: string }
+  | { verb: "auth"; token: string }
+  | { verb: "detailsView" | "paramsView" | "paramsDelete" | "quit" | "exit" };
+
+/** A parsed frame: the request, or the error to answer it with; `requestId` whenever the JSON parsed. */
+export type ParsedRequest =
+  | { ok: true; request: ClientRequest; requestId?: unknown }
+  | { ok: false; error: ProtocolError; requestId?: unknown };
+
+const VERB_SET: ReadonlySet<string> = new Set(VERBS);
+
+function isVerb(word: string): word is Verb {
+  return VERB_SET.has(word);
+}
+
+/** Parses one WebSocket text frame or one gateway line (without its line ending). */
+export function parseRequest(text: string): ParsedRequest {
+  const start = text.search(/\S/);
+  if (start === -1) return fail(new ProtocolError("bad_request", "empty request"));
+  if (text[start] === "{") return parseJsonRequest(text);
+  return parseLineRequest(text.slice(start));
+}
+
+function fail(error: ProtocolError, requestId?: unknown): ParsedRequest {
+  return requestId === undefined ? { ok: false, error } : { ok: false, error, requestId };
+}
+
+function parseLineRequest(line: string): ParsedRequest {
+  const gap = line.search(/\s/);
+  const verb = gap === -1 ? line : line.slice(0, gap);
+  const rest = gap === -1 ? "" : line.slice(gap + 1);
+  if (!isVerb(verb)) return fail(unknownVerb(verb));
+  try {
+    return { ok: true, request: lineArguments(verb, rest) };
+  } catch (error) {
+    return fail(asProtocolError(error));
+  }
+}
+
+function lineArguments(verb: Verb, rest: string): ClientRequest {
+  const argument = rest.trim();
+  switch (verb) {
+    case "say":
+      // The message is everything after the first space, spaces kept.
+      if (rest === "") throw new ProtocolError("bad_request", "say needs a message: say <message>");
+      return { verb, message: rest };
+    case "roomChange":
+    case "listenToRoom":
+    case "silenceRoom":
+      return { verb, room: roomArgument(verb, argument) };
+    case "roomView":
+      return argument === "" ? { verb } : { verb, room: roomArgument(verb, argument) };
+    case "paramAdd": {
+      const separator = argument.search(/[= ]/);
+      if (argument === "" || separator === -1) {
+        throw new ProtocolError("bad_request", "paramAdd needs a key and a value: paramAdd key=value");
+      }
+      return { verb, key: argument.slice(0, separator), value: argument.slice(separator + 1) };
+    }
+    case "paramDelete":
+    case "paramView":
+      if (argument === "") throw new ProtocolError("bad_request", `${verb} needs a key: ${verb} <key>`);
+      return { verb, key: argument };
+    case "auth":
+      if (argument === "") throw new ProtocolError("bad_request", "auth needs a token: auth <token>");
+      return { verb, token: argument };
+    default:
+      return { verb };
+  }
+}
+
+function parseJsonRequest(text: string): ParsedRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail(new ProtocolError("bad_request", "invalid JSON"));
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return fail(new ProtocolError("bad_request", "a JSON request must be an object"));
+  }
+  const body = value as Record<string, unknown>;
+  const requestId = Object.hasOwn(body, "requestId") ? body.requestId : undefined;
+  const event = Object.hasOwn(body, "event") ? body.event : undefined;
+  if (typeof event !== "string") {
+    return fail(new ProtocolError("bad_request", 'a JSON request needs a string "event"'), requestId);
+  }
+  if (!isVerb(event)) return fail(unknownVerb(event), requestId);
+  try {
+    const request = jsonArguments(event, body);
+    return requestId === undefined ? { ok: true, request } : { ok: true, request, requestId };
+  } catch (error) {
+    return fail(asProtocolError(error), requestId);
+  }
+}
+
+function jsonArguments(verb: Verb, body: Record<string, unknown>): ClientRequest {
+  const field = (name: string): unknown => (Object.hasOwn(body, name) ? body[name] : undefined);
+  switch (verb) {
+    case "say": {
+      if (!Object.hasOwn(body, "message")) throw new ProtocolError("bad_request", 'say needs a "message"');
+      const request: ClientRequest = { verb, message: body.message };
+      const key = field("roomMatchKey");
+      const value = field("roomMatchValue");
+      if (key !== undefined && key !== null) {
+        if (typeof key !== "string") throw new ProtocolError("bad_request", '"roomMatchKey" must be a string');
+        request.roomMatchKey = key;
+      }
+      if (value !== undefined && value !== null) {
+        if (typeof value === "object") throw new ProtocolError("bad_request", '"roomMatchValue" must be a string');
+        request.roomMatchValue = String(value);
+      }
+      return request;
+    }
+    case "roomChange":
+    case "listenToRoom":
+    case "silenceRoom":
+      return { verb, room: roomArgument(verb, requiredString(field("room"), "room")) };
+    case "roomView": {
+      const room = field("room");
+      if (room === undefined || room === null) return { verb };
+      return { verb, room: roomArgument(verb, requiredString(room, "room")) };
+    }
+    case "paramAdd":
+      return { verb, key: requiredString(field("key"), "key"), value: stringField(field("value"), "value") };
+    case "paramDelete":
+    case "paramView":
+      return { verb, key: requiredString(field("key"), "key") };
+    case "auth":
+      return { verb, token: requiredString(field("token"), "token") };
+    default:
+      return { verb };
+  }
+}
+
+function stringField(value: unknown, name: string): string {
+  if (typeof value !== "string") throw new ProtocolError("bad_request", `"${name}" must be a string`);
+  return value;
+}
+
+function requiredString(value: unknown, name: string): string {
+  const text = stringField(value, name);
+  if (text === "") throw new ProtocolError("bad_request", `"${name}" must not be empty`);
+  return text;
+}
+
+function roomArgument(verb: Verb, room: string): string {
+  if (room === "") throw new ProtocolError("bad_request", `${verb} needs a room: ${verb} <room>`);
+  if (!isValidRoomName(room)) throw invalidRoom(room);
+  return room;
+}
+
+export function invalidRoom(room: string): ProtocolError {
+  const shown = room.length > 80 ? `${room.slice(0, 80)}…` : room;
+  return new ProtocolError(
+    "invalid_room",
+    `invalid room name ${JSON.stringify(shown)}: use 1-64 characters from A-Z a-z 0-9 _ - . :`,
+  );
+}
+
+function unknownVerb(verb: string): ProtocolError {
+  const shown = verb.length > 40 ? `${verb.slice(0, 40)}…` : verb;
+  return new ProtocolError("unknown_verb", `unknown verb ${JSON.stringify(shown)}; verbs: ${VERBS.join(", ")}`);
+}
+
+function asProtocolError(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return error;
+  return new ProtocolError("bad_request", error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,18 @@
+/** Names shared by the Worker, the room object and the gateway for things outside the chat protocol. */
+
+/** The keep-alive text frame and its answer; answered by the runtime without waking a room. */
+export const PING = "ping";
+export const PONG = "pong";
+
+/** Headers a gateway sets on its upstream upgrade; trusted only with the right GATEWAY_SECRET. */
+export const GATEWAY_SECRET_HEADER = "X-Edgechat-Gateway-Secret";
+export const GATEWAY_CLIENT_IP_HEADER = "X-Edgechat-Client-IP";
+
+/**
+ * Gateway → room control frames travel as binary frames, which only a verified gateway
+ * connection may send (a browser's binary frame is a bad_request). One byte says what happened.
+ */
+export const GATEWAY_CONTROL = {
+  /** The TCP client sent a line over MAX_MESSAGE_BYTES; answer it with message_too_large. */
+  oversizeLine: 1,
+} as const;

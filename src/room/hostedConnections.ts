@@ -1,0 +1,142 @@
+import type { FilterFields } from "../protocol/index.js";
+import { fullBucket, type Bucket } from "./rateLimit.js";
+
+/** What a connection is, kept by the object hosting its socket (SQLite, mirrored in memory). */
+export interface ConnectionState {
+  id: string;
+  room: string;
+  listening: string[];
+  params: [string, string][];
+  attributes: [string, string][];
+  grantedRooms: string[];
+  connectedAt: number;
+  remoteIP: string;
+  /** Arrived through a verified TCP gateway, which may send control frames. */
+  viaGateway: boolean;
+}
+
+/** Per-request counters change on every frame, so they live in the socket attachment, not SQLite. */
+export interface SocketAttachment {
+  id: string;
+  messageCount: number;
+  bucket: Bucket;
+}
+
+/** A live connection: its socket, its counters and its state in the shapes requests need. */
+export class Connection implements FilterFields {
+  readonly params: Map<string, string>;
+  readonly attributes: Map<string, string>;
+  readonly grantedRooms: Set<string>;
+  /** Set once a disconnect starts: no more requests or deliveries for it. */
+  departed = false;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly counters: SocketAttachment,
+    readonly state: ConnectionState,
+  ) {
+    this.params = new Map(state.params);
+    this.attributes = new Map(state.attributes);
+    this.grantedRooms = new Set(state.grantedRooms);
+  }
+
+  get id(): string {
+    return this.state.id;
+  }
+
+  get room(): string {
+    return this.state.room;
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.READY_STATE_OPEN;
+  }
+
+  /** Sends without throwing: a socket that is closing or gone simply misses the frame. */
+  send(payload: string): boolean {
+    try {
+      this.ws.send(payload);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * The host role: every socket this object accepted, whichever room the connection is in now.
+ * Rebuilt on wake from ctx.getWebSockets(), the attachments and SQLite.
+ */
+export class HostedConnections {
+  private readonly byId = new Map<string, Connection>();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly sql: SqlStorage,
+  ) {
+    const states = new Map<string, ConnectionState>();
+    for (const row of sql.exec<{ id: string; state: string }>("SELECT id, state FROM hosted_connections")) {
+      states.set(row.id, JSON.parse(row.state) as ConnectionState);
+    }
+    for (const ws of ctx.getWebSockets()) {
+      const counters = ws.deserializeAttachment() as SocketAttachment | null;
+      const state = counters && states.get(counters.id);
+      if (counters && state) this.byId.set(counters.id, new Connection(ws, counters, state));
+    }
+  }
+
+  /** Connection ids with saved state but no socket any more (the object restarted under them). */
+  orphans(): string[] {
+    const orphans: string[] = [];
+    for (const row of this.sql.exec<{ id: string }>("SELECT id FROM hosted_connections")) {
+      if (!this.byId.has(row.id)) orphans.push(row.id);
+    }
+    return orphans;
+  }
+
+  loadOrphanState(id: string): ConnectionState | undefined {
+    const row = this.sql.exec<{ state: string }>("SELECT state FROM hosted_connections WHERE id = ?", id).toArray()[0];
+    return row ? (JSON.parse(row.state) as ConnectionState) : undefined;
+  }
+
+  add(ws: WebSocket, state: ConnectionState, rateLimit: number): Connection {
+    const counters: SocketAttachment = { id: state.id, messageCount: 0, bucket: fullBucket(rateLimit, Date.now()) };
+    ws.serializeAttachment(counters);
+    const connection = new Connection(ws, counters, state);
+    this.byId.set(state.id, connection);
+    this.persist(connection);
+    return connection;
+  }
+
+  get(id: string): Connection | undefined {
+    return this.byId.get(id);
+  }
+
+  bySocket(ws: WebSocket): Connection | undefined {
+    const counters = ws.deserializeAttachment() as SocketAttachment | null;
+    return counters ? this.byId.get(counters.id) : undefined;
+  }
+
+  all(): IterableIterator<Connection> {
+    return this.byId.values();
+  }
+
+  /** Saves the state after a request changed it. */
+  persist(connection: Connection): void {
+    const { state } = connection;
+    state.params = [...connection.params];
+    state.attributes = [...connection.attributes];
+    state.grantedRooms = [...connection.grantedRooms];
+    this.sql.exec("INSERT OR REPLACE INTO hosted_connections (id, state) VALUES (?, ?)", state.id, JSON.stringify(state));
+  }
+
+  /** Saves the counters; the attachment is memory kept with the socket, so this is cheap. */
+  saveCounters(connection: Connection): void {
+    connection.ws.serializeAttachment(connection.counters);
+  }
+
+  remove(id: string): void {
+    this.byId.delete(id);
+    this.sql.exec("DELETE FROM hosted_connections WHERE id = ?", id);
+  }
+}

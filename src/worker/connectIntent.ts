@@ -1,0 +1,14 @@
+import type { Grant } from "./tokens.js";
+
+/**
+ * What the Worker has checked about a /connect before handing the upgrade to the room object.
+ * It travels in a header of a request the Worker builds itself, so a client cannot set it.
+ */
+export interface ConnectIntent {
+  room: string;
+  grant: Grant;
+  remoteIP: string;
+  viaGateway: boolean;
+}
+
+export const CONNECT_INTENT_HEADER = "X-Edgechat-Connect-Intent";

@@ -1,0 +1,53 @@
+import { DEFAULT_LIMITS, limitsFromSettings, type Limits } from "../protocol/index.js";
+import type { RoomObject } from "../room/RoomObject.js";
+
+/** Bindings and settings of the Worker (wrangler.toml [vars], secrets, .dev.vars). */
+export interface Env {
+  ROOMS: DurableObjectNamespace<RoomObject>;
+  ASSETS?: Fetcher;
+  ADMIN_TOKEN?: string;
+  TOKEN_SECRET?: string;
+  GATEWAY_SECRET?: string;
+  SERVER_NAME?: string;
+  DEFAULT_ROOM?: string;
+  WELCOME_MESSAGE?: string;
+  ALLOWED_ORIGINS?: string;
+  MAX_MESSAGE_BYTES?: string;
+  MAX_PARAMS?: string;
+  MAX_PARAM_KEY_LENGTH?: string;
+  MAX_PARAM_VALUE_LENGTH?: string;
+  MAX_LISTENING?: string;
+  RATE_LIMIT?: string;
+}
+
+export interface Settings {
+  serverName: string;
+  defaultRoom: string;
+  welcomeMessage: string;
+  limits: Limits;
+  /** Undefined when unset: the calls that need it answer 503 instead of using a default. */
+  adminToken?: string;
+  tokenSecret?: string;
+  gatewaySecret?: string;
+  allowedOrigins: string[];
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
+export function readSettings(env: Env): Settings {
+  return {
+    serverName: nonEmpty(env.SERVER_NAME) ?? "edgechat",
+    defaultRoom: nonEmpty(env.DEFAULT_ROOM) ?? "defaultRoom",
+    welcomeMessage: env.WELCOME_MESSAGE ?? "Hello! Welcome to edgechat",
+    limits: env ? limitsFromSettings(env as unknown as Record<string, unknown>) : { ...DEFAULT_LIMITS },
+    adminToken: nonEmpty(env.ADMIN_TOKEN),
+    tokenSecret: nonEmpty(env.TOKEN_SECRET),
+    gatewaySecret: nonEmpty(env.GATEWAY_SECRET),
+    allowedOrigins: (env.ALLOWED_ORIGINS ?? "")
+      .split(",")
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ""),
+  };
+}
