@@ -38,6 +38,15 @@ export interface ChatMessage {
   event?: NoticeEvent;
 }
 
+/** Sent before a replay when `since` is older than the history the room keeps. */
+export interface GapMessage {
+  context: "api";
+  event: "gap";
+  room: string;
+  from: number;
+  to: number;
+}
+
 export interface GoodbyeMessage {
   context: "api";
   status: "Bye!";
@@ -58,6 +67,7 @@ export type ServerMessage =
   | ErrorResponse
   | ChatMessage
   | GoodbyeMessage
+  | GapMessage
   | RefusalMessage
   | ({ context: string } & Record<string, unknown>);
 
@@ -69,6 +79,7 @@ export const GOODBYE_REASONS = {
   exit: "exit",
   shuttingDown: "server shutting down",
   tooSlow: "too slow",
+  idle: "idle timeout",
 } as const;
 
 export function welcome(text: string, room: string, id: string): WelcomeMessage {
@@ -118,6 +129,10 @@ export function directMessage(message: unknown, type?: string): Record<string, u
   }
   if (type !== undefined) body.type = type;
   return body;
+}
+
+export function gap(room: string, from: number, to: number): GapMessage {
+  return { context: "api", event: "gap", room, from, to };
 }
 
 export function goodbye(reason: string): GoodbyeMessage {

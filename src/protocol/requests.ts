@@ -15,6 +15,7 @@ export const VERBS = [
   "paramsView",
   "paramsDelete",
   "auth",
+  "history",
   "quit",
   "exit",
 ] as const;
@@ -23,8 +24,10 @@ export type Verb = (typeof VERBS)[number];
 
 export type ClientRequest =
   | { verb: "say"; message: unknown; roomMatchKey?: string; roomMatchValue?: string }
-  | { verb: "roomChange" | "listenToRoom" | "silenceRoom"; room: string }
-  | { verb: "roomView"; room?: string }
+  | { verb: "roomChange" | "listenToRoom"; room: string; since?: number }
+  | { verb: "silenceRoom"; room: string }
+  | { verb: "roomView"; room?: string; cursor?: string }
+  | { verb: "history"; limit?: number }
   | { verb: "paramAdd"; key: string; value: string }
   | { verb: "paramDelete" | "paramView"; key: string }
   | { verb: "auth"; token: string }
@@ -73,11 +76,30 @@ function lineArguments(verb: Verb, rest: string): ClientRequest {
       if (rest === "") throw new ProtocolError("bad_request", "say needs a message: say <message>");
       return { verb, message: rest };
     case "roomChange":
-    case "listenToRoom":
+    case "listenToRoom": {
+      // `roomChange <room> [since=<seq>]`
+      const [room = "", ...options] = argument.split(/\s+/);
+      const request: ClientRequest = { verb, room: roomArgument(verb, room) };
+      for (const option of options) {
+        const match = /^since=(.*)$/.exec(option);
+        if (!match) throw new ProtocolError("bad_request", `${verb} takes a room and optionally since=<seq>`);
+        request.since = seqArgument(match[1]);
+      }
+      return request;
+    }
     case "silenceRoom":
       return { verb, room: roomArgument(verb, argument) };
-    case "roomView":
-      return argument === "" ? { verb } : { verb, room: roomArgument(verb, argument) };
+    case "roomView": {
+      // `roomView [<room> [<cursor>]]`
+      if (argument === "") return { verb };
+      const [room, cursor, ...extra] = argument.split(/\s+/);
+      if (extra.length > 0) throw new ProtocolError("bad_request", "roomView takes a room and optionally a cursor");
+      return cursor === undefined
+        ? { verb, room: roomArgument(verb, room) }
+        : { verb, room: roomArgument(verb, room), cursor: cursorArgument(cursor) };
+    }
+    case "history":
+      return argument === "" ? { verb } : { verb, limit: countArgument(argument) };
     case "paramAdd": {
       const separator = argument.search(/[= ]/);
       if (argument === "" || separator === -1) {
@@ -141,13 +163,28 @@ function jsonArguments(verb: Verb, body: Record<string, unknown>): ClientRequest
       return request;
     }
     case "roomChange":
-    case "listenToRoom":
+    case "listenToRoom": {
+      const request: ClientRequest = { verb, room: roomArgument(verb, requiredString(field("room"), "room")) };
+      const since = field("since");
+      if (since !== undefined && since !== null) request.since = seqArgument(since);
+      return request;
+    }
     case "silenceRoom":
       return { verb, room: roomArgument(verb, requiredString(field("room"), "room")) };
     case "roomView": {
       const room = field("room");
-      if (room === undefined || room === null) return { verb };
-      return { verb, room: roomArgument(verb, requiredString(room, "room")) };
+      const cursor = field("cursor");
+      if (room === undefined || room === null) {
+        if (cursor !== undefined && cursor !== null) throw new ProtocolError("bad_request", 'a "cursor" needs its "room"');
+        return { verb };
+      }
+      const request: ClientRequest = { verb, room: roomArgument(verb, requiredString(room, "room")) };
+      if (cursor !== undefined && cursor !== null) request.cursor = cursorArgument(requiredString(cursor, "cursor"));
+      return request;
+    }
+    case "history": {
+      const limit = field("limit");
+      return limit === undefined || limit === null ? { verb } : { verb, limit: countArgument(limit) };
     }
     case "paramAdd":
       return { verb, key: requiredString(field("key"), "key"), value: stringField(field("value"), "value") };
@@ -170,6 +207,33 @@ function requiredString(value: unknown, name: string): string {
   const text = stringField(value, name);
   if (text === "") throw new ProtocolError("bad_request", `"${name}" must not be empty`);
   return text;
+}
+
+/** A room's seq to resume after: a whole number, 0 meaning "from the start". */
+function seqArgument(value: unknown): number {
+  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 0) {
+    throw new ProtocolError("bad_request", "since must be a whole number of 0 or more");
+  }
+  return number;
+}
+
+/** roomView cursors are what an earlier roomView returned. */
+export function isRoomViewCursor(value: string): boolean {
+  return /^[0-9]{1,15}$/.test(value);
+}
+
+function cursorArgument(value: string): string {
+  if (!isRoomViewCursor(value)) throw new ProtocolError("bad_request", "not a cursor from roomView");
+  return value;
+}
+
+function countArgument(value: unknown): number {
+  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 1) {
+    throw new ProtocolError("bad_request", "history takes a whole number of 1 or more");
+  }
+  return number;
 }
 
 function roomArgument(verb: Verb, room: string): string {

@@ -4,7 +4,9 @@ import {
   directMessage,
   errorResponse,
   GATEWAY_CONTROL,
+  gap,
   goodbye,
+  GOODBYE_REASONS,
   matchesFilter,
   noticeText,
   okResponse,
@@ -27,7 +29,18 @@ import { Membership } from "./membership.js";
 import { Outbox } from "./outbox.js";
 import { takeToken } from "./rateLimit.js";
 import { paramsFilter, RequestHandler } from "./requestHandler.js";
-import type { BroadcastResult, Delivery, DeliveryReport, HostApi, RoomApi, RoomEntry, RoomView } from "./rpc.js";
+import { RoomHistory } from "./history.js";
+import type {
+  BroadcastResult,
+  Delivery,
+  DeliveryReport,
+  HistoryPage,
+  HostApi,
+  Recipient,
+  RoomApi,
+  RoomEntry,
+  RoomView,
+} from "./rpc.js";
 import { migrate } from "./schema.js";
 
 interface BroadcastFields {
@@ -46,6 +59,7 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
   private readonly settings: Settings;
   private readonly selfId: string;
   private readonly membership: Membership;
+  private readonly history: RoomHistory;
   private readonly hosted: HostedConnections;
   private readonly outbox: Outbox;
   private readonly requests: RequestHandler;
@@ -58,6 +72,7 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
     this.selfId = ctx.id.toString();
     migrate(ctx.storage.sql);
     this.membership = new Membership(ctx.storage.sql);
+    this.history = new RoomHistory(ctx.storage.sql, this.settings.historySize);
     this.hosted = new HostedConnections(ctx, ctx.storage.sql);
     this.outbox = new Outbox(
       (host) => this.host(host),
@@ -99,7 +114,8 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
     };
     const connection = this.hosted.add(server, state, this.settings.limits.rateLimit);
     connection.send(JSON.stringify(welcome(this.settings.welcomeMessage, intent.room, state.id)));
-    await this.roomJoin(intent.room, { id: state.id, host: this.selfId });
+    await this.roomJoin(intent.room, { id: state.id, host: this.selfId }, undefined, intent.since);
+    await this.scheduleSweep();
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -113,6 +129,7 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
     }
     const counters = connection.counters;
     const messageCount = ++counters.messageCount;
+    counters.lastSeenAt = Date.now();
     const parsed = this.parseFrame(connection, frame);
     const quitting = parsed.ok && (parsed.request.verb === "quit" || parsed.request.verb === "exit");
     const limited = !quitting && !takeToken(counters.bucket, this.settings.limits.rateLimit, Date.now());
@@ -212,29 +229,51 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
     for (const result of results) if (result.status === "rejected") console.error("leaving rooms:", result.reason);
   }
 
-  /** Cleans up connections whose sockets vanished without a close event (object restart). */
+  /**
+   * Housekeeping on an alarm, never a timer (a timer would keep the object from hibernating):
+   * forget connections whose sockets vanished with the object (restart), and close connections
+   * that have been silent past the idle timeout (peers that vanished without a close, which the
+   * runtime can leave looking open). Clients stay alive by sending `ping`, answered by the runtime.
+   */
   async alarm(): Promise<void> {
     for (const id of this.hosted.orphans()) {
       const state = this.hosted.loadOrphanState(id);
       if (state) await this.leaveRooms(state, undefined);
       this.hosted.remove(id);
     }
+    const now = Date.now();
+    for (const connection of [...this.hosted.all()]) {
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(connection.ws)?.getTime() ?? 0;
+      if (now - Math.max(connection.counters.lastSeenAt, pinged) < this.settings.idleTimeoutMs) continue;
+      connection.send(JSON.stringify(goodbye(GOODBYE_REASONS.idle)));
+      closeQuietly(connection.ws, 1001, GOODBYE_REASONS.idle);
+      this.enqueue(connection, () => this.disconnect(connection));
+    }
+    await this.scheduleSweep();
+  }
+
+  private async scheduleSweep(): Promise<void> {
+    if (this.hosted.size === 0 || (await this.ctx.storage.getAlarm()) !== null) return;
+    await this.ctx.storage.setAlarm(Date.now() + Math.max(1000, this.settings.idleTimeoutMs / 2));
   }
 
   // ---- the room role ----------------------------------------------------------------------
 
-  async roomJoin(room: string, entry: RoomEntry, filter?: MatchFilter): Promise<void> {
+  async roomJoin(room: string, entry: RoomEntry, filter?: MatchFilter, since?: number): Promise<void> {
     this.membership.rememberName(room);
-    if (this.membership.addMember(entry)) this.notice(room, "join", entry.id, filter);
+    const joined = this.membership.addMember(entry);
+    if (since !== undefined) this.replay(room, entry, since);
+    if (joined) this.notice(room, "join", entry.id, filter);
   }
 
   async roomLeave(room: string, id: string, filter?: MatchFilter): Promise<void> {
     if (this.membership.removeMember(id)) this.notice(room, "leave", id, filter);
   }
 
-  async roomListen(room: string, entry: RoomEntry): Promise<void> {
+  async roomListen(room: string, entry: RoomEntry, since?: number): Promise<void> {
     this.membership.rememberName(room);
     this.membership.addListener(entry);
+    if (since !== undefined) this.replay(room, entry, since);
   }
 
   async roomSilence(_room: string, id: string): Promise<void> {
@@ -252,10 +291,43 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
     return { room, seq, delivered: await delivered };
   }
 
-  async roomView(room: string): Promise<RoomView> {
+  async roomView(room: string, cursor?: string): Promise<RoomView> {
     await this.pruneGone();
-    const members = this.membership.members().map((entry) => entry.id);
-    return { room, members, membersCount: members.length };
+    const members = this.membership.members();
+    const pageSize = this.settings.roomViewPageSize;
+    const start = cursor === undefined ? 0 : Number(cursor);
+    if (!Number.isSafeInteger(start) || start < 0) throw new ProtocolError("bad_request", "not a cursor from roomView");
+    // Big rooms are paged so that no response grows with the room.
+    const page = members.slice(start, start + pageSize).map((entry) => entry.id);
+    const view: RoomView = { room, members: page, membersCount: members.length };
+    if (start + pageSize < members.length) view.cursor = String(start + pageSize);
+    return view;
+  }
+
+  async roomHistory(room: string, recipient: Recipient, limit?: number): Promise<HistoryPage> {
+    const fields = { id: recipient.id, room: recipient.room, attributes: new Map(recipient.attributes) };
+    const kept = this.history.last(Math.min(limit ?? this.settings.historySize, this.settings.historySize));
+    const visible = kept.filter((entry) => entry.except !== recipient.id && matchesFilter(entry.filter, fields));
+    return { room, messages: visible.map((entry) => JSON.parse(entry.payload) as unknown) };
+  }
+
+  /**
+   * Sends a joiner what it missed since `since`, through the same ordered path as live
+   * broadcasts and before any of them; each kept message is filtered as it was live.
+   */
+  private replay(room: string, entry: RoomEntry, since: number): void {
+    const deliveries: Delivery[] = [];
+    const oldestKept = this.history.oldestSeq() ?? this.membership.currentSeq + 1;
+    if (since < oldestKept - 1) {
+      deliveries.push({ payload: JSON.stringify(gap(room, since, oldestKept - 1)), ids: [entry.id] });
+    }
+    for (const kept of this.history.after(since)) {
+      deliveries.push({ payload: kept.payload, ids: [entry.id], filter: kept.filter, except: kept.except });
+    }
+    for (const delivery of deliveries) {
+      if (entry.host === this.selfId) this.deliverHere(delivery, new Set());
+      else void this.outbox.send(entry.host, delivery);
+    }
   }
 
   private notice(room: string, event: NoticeEvent, subject: string, filter?: MatchFilter): void {
@@ -274,6 +346,7 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
   ): { seq: number; delivered: Promise<number> } {
     const seq = this.membership.nextSeq();
     const payload = JSON.stringify(chatMessage({ ...fields, room, sentAt: Date.now(), seq }));
+    this.history.append({ seq, payload, filter, except });
     let local = 0;
     const remote: Promise<number>[] = [];
     const gone = new Set<string>();

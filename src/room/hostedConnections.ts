@@ -20,6 +20,8 @@ export interface SocketAttachment {
   id: string;
   messageCount: number;
   bucket: Bucket;
+  /** Epoch ms of the last frame received, for the stale-connection sweep. */
+  lastSeenAt: number;
 }
 
 /** A live connection: its socket, its counters and its state in the shapes requests need. */
@@ -100,7 +102,8 @@ export class HostedConnections {
   }
 
   add(ws: WebSocket, state: ConnectionState, rateLimit: number): Connection {
-    const counters: SocketAttachment = { id: state.id, messageCount: 0, bucket: fullBucket(rateLimit, Date.now()) };
+    const now = Date.now();
+    const counters: SocketAttachment = { id: state.id, messageCount: 0, bucket: fullBucket(rateLimit, now), lastSeenAt: now };
     ws.serializeAttachment(counters);
     const connection = new Connection(ws, counters, state);
     this.byId.set(state.id, connection);
@@ -119,6 +122,10 @@ export class HostedConnections {
 
   all(): IterableIterator<Connection> {
     return this.byId.values();
+  }
+
+  get size(): number {
+    return this.byId.size;
   }
 
   /** Saves the state after a request changed it. */

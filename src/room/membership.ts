@@ -46,6 +46,10 @@ export class Membership {
     return this.name;
   }
 
+  get currentSeq(): number {
+    return this.seq;
+  }
+
   /** Every broadcast takes the next number, even one nobody receives. */
   nextSeq(): number {
     this.seq += 1;

@@ -64,6 +64,12 @@ export class RequestHandler {
         return null;
       case "auth":
         return this.auth(connection, request);
+      case "history":
+        return this.context.room(connection.room).roomHistory(
+          connection.room,
+          { id: connection.id, room: connection.room, attributes: [...connection.attributes] },
+          request.limit,
+        );
       case "quit":
       case "exit":
         throw new Error("quit and exit end the connection and are handled by the room object");
@@ -80,21 +86,26 @@ export class RequestHandler {
     return { room, seq };
   }
 
-  private async roomChange(connection: Connection, request: { room: string }): Promise<unknown> {
+  private async roomChange(connection: Connection, request: { room: string; since?: number }): Promise<unknown> {
     const target = request.room;
     const previous = connection.room;
-    if (target === previous) return { room: target };
+    const self = { id: connection.id, host: this.context.hostId };
+    if (target === previous) {
+      // Already there: no notices; a `since` still replays what was missed.
+      if (request.since !== undefined) await this.context.room(target).roomJoin(target, self, undefined, request.since);
+      return { room: target };
+    }
     this.authorize(connection, target);
     const filter = paramsFilter(connection);
     // The new room is recorded first so that filters on `room` see it as soon as messages arrive.
     connection.state.room = target;
     this.context.hosted.persist(connection);
     await this.context.room(previous).roomLeave(previous, connection.id, filter);
-    await this.context.room(target).roomJoin(target, { id: connection.id, host: this.context.hostId }, filter);
+    await this.context.room(target).roomJoin(target, self, filter, request.since);
     return { room: target };
   }
 
-  private async listenToRoom(connection: Connection, request: { room: string }): Promise<unknown> {
+  private async listenToRoom(connection: Connection, request: { room: string; since?: number }): Promise<unknown> {
     const { room } = request;
     this.authorize(connection, room);
     const listening = connection.state.listening;
@@ -103,7 +114,7 @@ export class RequestHandler {
     if (listening.length >= max) throw new ProtocolError("too_many_rooms", `listening to at most ${max} rooms`);
     listening.push(room);
     this.context.hosted.persist(connection);
-    await this.context.room(room).roomListen(room, { id: connection.id, host: this.context.hostId });
+    await this.context.room(room).roomListen(room, { id: connection.id, host: this.context.hostId }, request.since);
     return { room };
   }
 
@@ -123,7 +134,7 @@ export class RequestHandler {
     if (room !== connection.room && !connection.state.listening.includes(room)) {
       throw new ProtocolError("not_in_room", `not in or listening to ${room}`);
     }
-    return this.context.room(room).roomView(room);
+    return this.context.room(room).roomView(room, request.cursor);
   }
 
   private details(connection: Connection, messageCount: number): unknown {

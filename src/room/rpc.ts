@@ -29,6 +29,20 @@ export interface RoomView {
   room: string;
   members: string[];
   membersCount: number;
+  /** Present when more members follow: pass it back for the next page. */
+  cursor?: string;
+}
+
+/** What a room needs to know to filter its history for one recipient. */
+export interface Recipient {
+  id: string;
+  room: string;
+  attributes: [string, string][];
+}
+
+export interface HistoryPage {
+  room: string;
+  messages: unknown[];
 }
 
 export interface BroadcastResult {
@@ -39,13 +53,15 @@ export interface BroadcastResult {
 
 /** The room-side methods, called on the local object directly or on a stub over RPC. */
 export interface RoomApi {
-  roomJoin(room: string, entry: RoomEntry, filter?: MatchFilter): Promise<void>;
+  /** `since`: replay the kept broadcasts after that seq to the joiner before anything live. */
+  roomJoin(room: string, entry: RoomEntry, filter?: MatchFilter, since?: number): Promise<void>;
   roomLeave(room: string, id: string, filter?: MatchFilter): Promise<void>;
-  roomListen(room: string, entry: RoomEntry): Promise<void>;
+  roomListen(room: string, entry: RoomEntry, since?: number): Promise<void>;
   roomSilence(room: string, id: string): Promise<void>;
   roomSay(room: string, from: string, message: unknown, filter?: MatchFilter): Promise<{ seq: number }>;
   roomBroadcast(room: string, message: unknown, filter?: MatchFilter): Promise<BroadcastResult>;
-  roomView(room: string): Promise<RoomView>;
+  roomView(room: string, cursor?: string): Promise<RoomView>;
+  roomHistory(room: string, recipient: Recipient, limit?: number): Promise<HistoryPage>;
 }
 
 /** The host-side methods: the sockets an object accepted. */

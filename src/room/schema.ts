@@ -14,5 +14,12 @@ export function migrate(sql: SqlStorage): void {
       member_since INTEGER NOT NULL
     );
     CREATE TABLE IF NOT EXISTS hosted_connections (id TEXT PRIMARY KEY, state TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS room_history (
+      seq INTEGER PRIMARY KEY,
+      payload TEXT NOT NULL,
+      filter_key TEXT,
+      filter_value TEXT,
+      except_id TEXT
+    );
   `);
 }

@@ -1,4 +1,4 @@
-import { charLength, isValidRoomName, makeFilter, RESERVED_ATTRIBUTE_NAMES, type MatchFilter } from "../protocol/index.js";
+import { charLength, isRoomViewCursor, isValidRoomName, makeFilter, RESERVED_ATTRIBUTE_NAMES, type MatchFilter } from "../protocol/index.js";
 import { hostOfConnection } from "./connectionIds.js";
 import type { Env, Settings } from "./env.js";
 import { HttpError, json, readJsonObject } from "./http.js";
@@ -17,7 +17,9 @@ export async function handleApi(request: Request, env: Env, settings: Settings, 
   if (resource === "rooms" && name !== undefined && action === undefined) {
     allow(request, "GET");
     const room = roomParam(name);
-    return json(await roomStub(env, room).roomView(room));
+    const cursor = new URL(request.url).searchParams.get("cursor") || undefined;
+    if (cursor !== undefined && !isRoomViewCursor(cursor)) throw new HttpError(400, "bad_request", "not a cursor from this API");
+    return json(await roomStub(env, room).roomView(room, cursor));
   }
   if (resource === "connections" && name !== undefined && action === "messages") {
     allow(request, "POST");

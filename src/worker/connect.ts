@@ -45,6 +45,8 @@ export async function handleConnect(request: Request, env: Env, settings: Settin
   }
 
   const intent: ConnectIntent = { room, grant, ...clientIdentity(request, settings) };
+  const since = Number(query.get("since") || "NaN");
+  if (Number.isSafeInteger(since) && since >= 0) intent.since = since;
   const stub = env.ROOMS.get(env.ROOMS.idFromName(room));
   return stub.fetch("https://room.internal/connect", {
     headers: { Upgrade: "websocket", [CONNECT_INTENT_HEADER]: JSON.stringify(intent) },

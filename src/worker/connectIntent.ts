@@ -9,6 +9,8 @@ export interface ConnectIntent {
   grant: Grant;
   remoteIP: string;
   viaGateway: boolean;
+  /** Replay the room's kept broadcasts after this seq (`?since=`). */
+  since?: number;
 }
 
 export const CONNECT_INTENT_HEADER = "X-Edgechat-Connect-Intent";

@@ -18,6 +18,9 @@ export interface Env {
   MAX_PARAM_VALUE_LENGTH?: string;
   MAX_LISTENING?: string;
   RATE_LIMIT?: string;
+  IDLE_TIMEOUT_SECONDS?: string;
+  HISTORY_SIZE?: string;
+  ROOM_VIEW_PAGE_SIZE?: string;
 }
 
 export interface Settings {
@@ -30,6 +33,17 @@ export interface Settings {
   tokenSecret?: string;
   gatewaySecret?: string;
   allowedOrigins: string[];
+  /** A connection with no frame and no keep-alive ping for this long is closed as stale. */
+  idleTimeoutMs: number;
+  /** Broadcasts each room keeps for replay (`since`) and the `history` verb. */
+  historySize: number;
+  /** roomView lists at most this many members per page. */
+  roomViewPageSize: number;
+}
+
+function wholeNumber(value: string | undefined, fallback: number, min = 1): number {
+  const number = Number(value);
+  return value !== undefined && value !== "" && Number.isFinite(number) && number >= min ? Math.floor(number) : fallback;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -49,5 +63,8 @@ export function readSettings(env: Env): Settings {
       .split(",")
       .map((origin) => origin.trim())
       .filter((origin) => origin !== ""),
+    idleTimeoutMs: wholeNumber(env.IDLE_TIMEOUT_SECONDS, 600) * 1000,
+    historySize: wholeNumber(env.HISTORY_SIZE, 100, 0),
+    roomViewPageSize: wholeNumber(env.ROOM_VIEW_PAGE_SIZE, 1000),
   };
 }

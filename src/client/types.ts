@@ -1,0 +1,142 @@
+import type { ChatMessage, ErrorCode, RefusalCode, WelcomeMessage } from "../protocol/index.js";
+
+/**
+ * The smallest WHATWG-style WebSocket the client needs: the browser's `WebSocket`, the `ws`
+ * package's, or anything else with the same shape. Handler parameters are `any` so that both the
+ * DOM and `ws` event types fit.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  onopen: ((event: any) => void) | null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  onmessage: ((event: any) => void) | null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  onclose: ((event: any) => void) | null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  onerror: ((event: any) => void) | null;
+}
+
+export type WebSocketConstructorLike = new (url: string) => WebSocketLike;
+
+export type ConnectionStatus = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+export interface ReconnectOptions {
+  /** First delay before a reconnect attempt (before jitter). Default 500 ms. */
+  initialDelayMs?: number;
+  /** Upper bound of the delay. Default 30 s. */
+  maxDelayMs?: number;
+  /** Give up after this many failed attempts in a row. Default: never. */
+  maxAttempts?: number;
+}
+
+export interface ClientOptions {
+  /** First room (`?room=`); the server's DEFAULT_ROOM when absent. */
+  room?: string;
+  /** A token presented at connect (`?token=`). */
+  token?: string;
+  /** The WebSocket implementation; `globalThis.WebSocket` when absent. */
+  WebSocket?: WebSocketConstructorLike;
+  /** How long a request may wait for its response. Default 15 s. */
+  requestTimeoutMs?: number;
+  /** Keep-alive: send the text frame `ping` this often; 0 turns it off. Default 25 s. */
+  pingIntervalMs?: number;
+  /** Reconnect after an unexpected close (default on), or `false` to stay closed. */
+  reconnect?: ReconnectOptions | false;
+  /** Random source for the backoff jitter (tests). Default Math.random. */
+  random?: () => number;
+}
+
+/** Error codes the client itself produces, next to the protocol's. */
+export type ClientErrorCode =
+  | "disconnected" // the connection went away before the response arrived
+  | "closed" // the client was closed by the app
+  | "timeout" // no response within requestTimeoutMs
+  | "connect_failed"; // the socket could not be opened or closed before the welcome
+
+export type EdgechatErrorCode = ErrorCode | RefusalCode | ClientErrorCode;
+
+export interface RoomData {
+  room: string;
+}
+
+export interface SayData {
+  room: string;
+  seq: number;
+}
+
+export interface RoomViewData {
+  room: string;
+  members: string[];
+  membersCount: number;
+}
+
+export interface DetailsData {
+  id: string;
+  room: string;
+  listening: string[];
+  params: Record<string, string>;
+  attributes: Record<string, string>;
+  connectedAt: number;
+  remoteIP: string;
+  messageCount: number;
+}
+
+export interface AuthData {
+  rooms: string[];
+  attributes: Record<string, string>;
+}
+
+export interface SayOptions {
+  roomMatchKey?: string;
+  roomMatchValue?: string;
+}
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  /** Whether the client will try to reconnect. */
+  willReconnect: boolean;
+  /** The goodbye's reason, when the server said goodbye before closing. */
+  goodbye?: string;
+  /** Why a connect was refused, or why reconnecting stopped. */
+  error?: Error;
+}
+
+export interface ReconnectInfo {
+  /** The new connection id. */
+  id: string;
+  previousId: string | undefined;
+  /** Failed attempts before this one succeeded. */
+  attempts: number;
+  room: string;
+  listening: string[];
+  params: Record<string, string>;
+  /** Last seq received per room before the drop; messages in between were not delivered. */
+  lastSeq: Record<string, number>;
+  /** Restore steps the server refused (for example an expired token); the rest was restored. */
+  failures: Error[];
+}
+
+export interface StatusChange {
+  status: ConnectionStatus;
+  previous: ConnectionStatus;
+}
+
+export type DirectMessage = Record<string, unknown> & { context: string };
+
+/** Every event the client emits and its payload. */
+export interface ClientEvents {
+  welcome: WelcomeMessage;
+  /** A chat message (a `say` or a server broadcast) into your room or a room you listen to. */
+  message: ChatMessage;
+  join: ChatMessage;
+  leave: ChatMessage;
+  /** A message sent to this connection alone (`POST /api/connections/:id/messages`). */
+  direct: DirectMessage;
+  close: CloseInfo;
+  reconnect: ReconnectInfo;
+  status: StatusChange;
+}
