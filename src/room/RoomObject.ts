@@ -306,9 +306,11 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
 
   async roomHistory(room: string, recipient: Recipient, limit?: number): Promise<HistoryPage> {
     const fields = { id: recipient.id, room: recipient.room, attributes: new Map(recipient.attributes) };
-    const kept = this.history.last(Math.min(limit ?? this.settings.historySize, this.settings.historySize));
-    const visible = kept.filter((entry) => entry.except !== recipient.id && matchesFilter(entry.filter, fields));
-    return { room, messages: visible.map((entry) => JSON.parse(entry.payload) as unknown) };
+    const visible = this.history
+      .last(this.settings.historySize)
+      .filter((entry) => entry.except !== recipient.id && matchesFilter(entry.filter, fields));
+    const wanted = visible.slice(-Math.min(limit ?? visible.length, visible.length));
+    return { room, messages: wanted.map((entry) => JSON.parse(entry.payload) as unknown) };
   }
 
   /**
