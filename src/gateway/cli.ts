@@ -1,0 +1,75 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import { GATEWAY_DEFAULTS } from "./config.js";
+import { createGateway } from "./gatewayServer.js";
+
+function integer(name: string, min: number) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return number;
+  };
+}
+
+const program = new Command()
+  .name("edgechat-gateway")
+  .description(
+    "TCP gateway for edgechat: lets nc/telnet line clients join the same rooms as WebSocket clients.\n" +
+      "Each TCP client gets its own upstream WebSocket to <upstream>/connect and starts in the default room.",
+  )
+  .addOption(new Option("-p, --port <port>", "TCP port to listen on (0: any free port)").env("GATEWAY_PORT").default(GATEWAY_DEFAULTS.port).argParser(integer("port", 0)))
+  .addOption(new Option("-H, --host <host>", "address to listen on").env("GATEWAY_HOST").default(GATEWAY_DEFAULTS.host))
+  .addOption(new Option("-u, --upstream <url>", "the Worker's base URL").env("UPSTREAM_URL").default(GATEWAY_DEFAULTS.upstream))
+  .addOption(new Option("--gateway-secret <secret>", "the Worker's GATEWAY_SECRET, so it trusts the client addresses").env("GATEWAY_SECRET"))
+  .addOption(
+    new Option("--max-message-bytes <bytes>", "longest line in UTF-8 bytes (match the Worker's MAX_MESSAGE_BYTES)")
+      .env("MAX_MESSAGE_BYTES")
+      .default(GATEWAY_DEFAULTS.maxMessageBytes)
+      .argParser(integer("max-message-bytes", 1)),
+  )
+  .addOption(
+    new Option("--max-buffer-bytes <bytes>", "unread bytes a client may have before it is dropped as too slow")
+      .env("MAX_BUFFER_BYTES")
+      .default(GATEWAY_DEFAULTS.maxBufferBytes)
+      .argParser(integer("max-buffer-bytes", 1)),
+  )
+  .addOption(
+    new Option("--max-stall-ms <ms>", "how long a client may leave a full buffer unread before it is dropped (0: no limit)")
+      .env("MAX_STALL_MS")
+      .default(GATEWAY_DEFAULTS.maxStallMs)
+      .argParser(integer("max-stall-ms", 0)),
+  )
+  .showHelpAfterError();
+
+program.parse();
+const options = program.opts<{
+  port: number;
+  host: string;
+  upstream: string;
+  gatewaySecret?: string;
+  maxMessageBytes: number;
+  maxBufferBytes: number;
+  maxStallMs: number;
+}>();
+
+let gateway;
+try {
+  gateway = await createGateway(options);
+} catch (error) {
+  console.error(`edgechat-gateway: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+const { address, port } = gateway.address;
+const shown = address.includes(":") ? `[${address}]` : address;
+console.log(`edgechat gateway listening on tcp://${shown}:${port} -> ${gateway.config.upstreamConnectUrl}`);
+if (!options.gatewaySecret) console.log("no --gateway-secret: the Worker will not see client addresses");
+
+let stopping = false;
+function stop(signal: NodeJS.Signals): void {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: saying goodbye to ${gateway!.clientCount} client(s)`);
+  setTimeout(() => process.exit(0), 4_000).unref();
+  void gateway!.close().then(() => process.exit(0));
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);

@@ -1,0 +1,83 @@
+import { DEFAULT_LIMITS } from "../protocol/index.js";
+
+/** Everything a gateway needs; see `createGateway`. */
+export interface GatewayConfig {
+  /** TCP port to listen on; 0 picks a free one. */
+  port: number;
+  host: string;
+  /** Base URL of the Worker, e.g. ws://127.0.0.1:8787 (http(s) is accepted too). */
+  upstream: string;
+  /** `<upstream>/connect` as a ws(s) URL (derived). */
+  upstreamConnectUrl: string;
+  /** The Worker's GATEWAY_SECRET; without it the Worker does not trust the forwarded client address. */
+  gatewaySecret?: string;
+  /** Longest line in UTF-8 bytes (without `\n` and one trailing `\r`); should equal the Worker's MAX_MESSAGE_BYTES. */
+  maxMessageBytes: number;
+  /** Bytes waiting in a client's write buffer before it is disconnected as "too slow". */
+  maxBufferBytes: number;
+  /** How long a client may leave a full write buffer undrained before it is disconnected as "too slow". */
+  maxStallMs: number;
+  /** After a goodbye, how long a client gets to read it before its socket is destroyed. */
+  closeGraceMs: number;
+  /** One line per event (connect, disconnect, ...). */
+  log: (line: string) => void;
+}
+
+export const GATEWAY_DEFAULTS = {
+  port: 5000,
+  host: "127.0.0.1",
+  upstream: "ws://127.0.0.1:8787",
+  maxMessageBytes: DEFAULT_LIMITS.maxMessageBytes,
+  maxBufferBytes: 1024 * 1024,
+  maxStallMs: 30_000,
+  closeGraceMs: 2_000,
+} as const;
+
+export type GatewayOptions = Partial<Omit<GatewayConfig, "upstreamConnectUrl">> & Pick<GatewayConfig, "upstream">;
+
+export function resolveConfig(options: GatewayOptions): GatewayConfig {
+  const config: GatewayConfig = {
+    port: options.port ?? GATEWAY_DEFAULTS.port,
+    host: options.host ?? GATEWAY_DEFAULTS.host,
+    upstream: options.upstream,
+    upstreamConnectUrl: connectUrl(options.upstream),
+    gatewaySecret: options.gatewaySecret || undefined,
+    maxMessageBytes: options.maxMessageBytes ?? GATEWAY_DEFAULTS.maxMessageBytes,
+    maxBufferBytes: options.maxBufferBytes ?? GATEWAY_DEFAULTS.maxBufferBytes,
+    maxStallMs: options.maxStallMs ?? GATEWAY_DEFAULTS.maxStallMs,
+    closeGraceMs: options.closeGraceMs ?? GATEWAY_DEFAULTS.closeGraceMs,
+    log: options.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`)),
+  };
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new Error(`invalid port: ${config.port}`);
+  for (const key of ["maxMessageBytes", "maxBufferBytes"] as const) {
+    if (!Number.isInteger(config[key]) || config[key] < 1) throw new Error(`${key} must be a positive integer`);
+  }
+  for (const key of ["maxStallMs", "closeGraceMs"] as const) {
+    if (!Number.isFinite(config[key]) || config[key] < 0) throw new Error(`${key} must be zero or more`);
+  }
+  return config;
+}
+
+/** `<upstream>/connect` as a ws: or wss: URL, with no ?room (a TCP client starts in DEFAULT_ROOM). */
+export function connectUrl(upstream: string): string {
+  let url: URL;
+  try {
+    url = new URL(upstream);
+  } catch {
+    throw new Error(`invalid upstream URL: ${upstream}`);
+  }
+  const schemes: Record<string, string> = { "ws:": "ws:", "wss:": "wss:", "http:": "ws:", "https:": "wss:" };
+  const scheme = schemes[url.protocol];
+  if (!scheme) throw new Error(`upstream must be a ws://, wss://, http:// or https:// URL: ${upstream}`);
+  url.protocol = scheme;
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/connect`;
+  url.search = "";
+  url.hash = "";
+  return url.toString();
+}
+
+/** The TCP peer's address as the Worker should see it: IPv4-mapped IPv6 shown as plain IPv4. */
+export function clientAddress(remoteAddress: string | undefined): string {
+  if (!remoteAddress) return "";
+  return remoteAddress.startsWith("::ffff:") ? remoteAddress.slice("::ffff:".length) : remoteAddress;
+}
