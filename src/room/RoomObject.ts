@@ -30,6 +30,7 @@ import { Outbox } from "./outbox.js";
 import { takeToken } from "./rateLimit.js";
 import { paramsFilter, RequestHandler } from "./requestHandler.js";
 import { RoomHistory } from "./history.js";
+import { directoryOf } from "./RoomDirectory.js";
 import type {
   BroadcastResult,
   Delivery,
@@ -38,6 +39,7 @@ import type {
   HostApi,
   Recipient,
   RoomApi,
+  RoomCounts,
   RoomEntry,
   RoomView,
 } from "./rpc.js";
@@ -65,6 +67,7 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
   private readonly requests: RequestHandler;
   /** Requests of one connection run in order, one at a time; disconnect waits its turn too. */
   private readonly queues = new Map<string, Promise<void>>();
+  private directoryUpdates: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -261,23 +264,42 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
 
   async roomJoin(room: string, entry: RoomEntry, filter?: MatchFilter, since?: number): Promise<void> {
     this.membership.rememberName(room);
-    const joined = this.membership.addMember(entry);
+    const joined = this.changeMembership(() => this.membership.addMember(entry));
     if (since !== undefined) this.replay(room, entry, since);
     if (joined) this.notice(room, "join", entry.id, filter);
   }
 
   async roomLeave(room: string, id: string, filter?: MatchFilter): Promise<void> {
-    if (this.membership.removeMember(id)) this.notice(room, "leave", id, filter);
+    if (this.changeMembership(() => this.membership.removeMember(id))) this.notice(room, "leave", id, filter);
   }
 
   async roomListen(room: string, entry: RoomEntry, since?: number): Promise<void> {
     this.membership.rememberName(room);
-    this.membership.addListener(entry);
+    this.changeMembership(() => this.membership.addListener(entry));
     if (since !== undefined) this.replay(room, entry, since);
   }
 
   async roomSilence(_room: string, id: string): Promise<void> {
-    this.membership.removeListener(id);
+    this.changeMembership(() => this.membership.removeListener(id));
+  }
+
+  async roomCounts(room: string): Promise<RoomCounts> {
+    return { room, membersCount: this.membership.members().length, listenersCount: this.membership.listenerCount() };
+  }
+
+  /** Runs a membership change; tells the directory when the room became empty or non-empty. */
+  private changeMembership<T>(change: () => T): T {
+    const wasEmpty = this.membership.isEmpty();
+    const result = change();
+    const isEmpty = this.membership.isEmpty();
+    const room = this.membership.roomName;
+    if (wasEmpty !== isEmpty && room !== undefined) {
+      // One update in flight at a time, so the directory sees them in the order they happened.
+      this.directoryUpdates = this.directoryUpdates
+        .then(() => directoryOf(this.env).setActive(room, !isEmpty))
+        .catch((error) => console.error("directory update failed:", error));
+    }
+    return result;
   }
 
   async roomSay(room: string, from: string, message: unknown, filter?: MatchFilter): Promise<{ seq: number }> {
@@ -388,7 +410,7 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
   private forgetGone(ids: string[]): void {
     const room = this.membership.roomName;
     for (const id of ids) {
-      if (this.membership.forget(id) && room !== undefined) this.notice(room, "leave", id);
+      if (this.changeMembership(() => this.membership.forget(id)) && room !== undefined) this.notice(room, "leave", id);
     }
   }
 

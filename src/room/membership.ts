@@ -101,6 +101,12 @@ export class Membership {
     return existing.member;
   }
 
+  listenerCount(): number {
+    let count = 0;
+    for (const entry of this.entries.values()) if (entry.listener) count++;
+    return count;
+  }
+
   members(): RoomEntry[] {
     const members: RoomEntry[] = [];
     for (const entry of this.entries.values()) if (entry.member) members.push(entry);

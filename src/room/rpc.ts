@@ -40,6 +40,12 @@ export interface Recipient {
   attributes: [string, string][];
 }
 
+export interface RoomCounts {
+  room: string;
+  membersCount: number;
+  listenersCount: number;
+}
+
 export interface HistoryPage {
   room: string;
   messages: unknown[];
@@ -62,6 +68,7 @@ export interface RoomApi {
   roomBroadcast(room: string, message: unknown, filter?: MatchFilter): Promise<BroadcastResult>;
   roomView(room: string, cursor?: string): Promise<RoomView>;
   roomHistory(room: string, recipient: Recipient, limit?: number): Promise<HistoryPage>;
+  roomCounts(room: string): Promise<RoomCounts>;
 }
 
 /** The host-side methods: the sockets an object accepted. */

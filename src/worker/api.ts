@@ -4,12 +4,17 @@ import type { Env, Settings } from "./env.js";
 import { HttpError, json, readJsonObject } from "./http.js";
 import { constantTimeEqual, randomHex } from "./secrets.js";
 import { mintToken } from "./tokens.js";
+import { directoryOf } from "../room/RoomDirectory.js";
 
 /** The server API under /api (spec section 2). Every call needs the admin bearer token. */
 export async function handleApi(request: Request, env: Env, settings: Settings, path: string[]): Promise<Response> {
   authorizeAdmin(request, settings);
   const [resource, name, action, ...rest] = path;
   if (rest.length > 0) throw notFound();
+  if (resource === "rooms" && name === undefined) {
+    allow(request, "GET");
+    return listRooms(request, env);
+  }
   if (resource === "rooms" && name !== undefined && action === "broadcast") {
     allow(request, "POST");
     return broadcast(request, env, roomParam(name));
@@ -84,6 +89,18 @@ function hostStub(env: Env, connectionId: string) {
   } catch {
     return undefined; // well-formed but not an id of this namespace
   }
+}
+
+const DIRECTORY_PAGE = 100;
+
+/** GET /api/rooms: rooms that have members or listeners, with live counts, 100 at a time. */
+async function listRooms(request: Request, env: Env): Promise<Response> {
+  const after = new URL(request.url).searchParams.get("after") ?? "";
+  const names = await directoryOf(env).list(after, DIRECTORY_PAGE);
+  const rooms = await Promise.all(names.map((room) => roomStub(env, room).roomCounts(room)));
+  const page: { rooms: unknown[]; next?: string } = { rooms: rooms.filter((room) => room.membersCount + room.listenersCount > 0) };
+  if (names.length === DIRECTORY_PAGE) page.next = names[names.length - 1];
+  return json(page);
 }
 
 async function broadcast(request: Request, env: Env, room: string): Promise<Response> {

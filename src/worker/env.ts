@@ -1,9 +1,11 @@
 import { DEFAULT_LIMITS, limitsFromSettings, type Limits } from "../protocol/index.js";
+import type { RoomDirectory } from "../room/RoomDirectory.js";
 import type { RoomObject } from "../room/RoomObject.js";
 
 /** Bindings and settings of the Worker (wrangler.toml [vars], secrets, .dev.vars). */
 export interface Env {
   ROOMS: DurableObjectNamespace<RoomObject>;
+  DIRECTORY: DurableObjectNamespace<RoomDirectory>;
   ASSETS?: Fetcher;
   ADMIN_TOKEN?: string;
   TOKEN_SECRET?: string;

@@ -3,6 +3,7 @@ import { handleConnect } from "./connect.js";
 import { readSettings, type Env } from "./env.js";
 import { HttpError, json, jsonError } from "./http.js";
 
+export { RoomDirectory } from "../room/RoomDirectory.js";
 export { RoomObject } from "../room/RoomObject.js";
 
 /** Routes /connect to the room objects, /api to the server API, and everything else to the demo page. */

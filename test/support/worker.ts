@@ -39,7 +39,10 @@ export async function startWorker(overrides: Record<string, string> = {}): Promi
     name: "edgechat",
     modules: [{ type: "ESModule", path: "index.js", contents: script }],
     compatibilityDate: "2026-04-20",
-    durableObjects: { ROOMS: { className: "RoomObject", useSQLite: true } },
+    durableObjects: {
+      ROOMS: { className: "RoomObject", useSQLite: true },
+      DIRECTORY: { className: "RoomDirectory", useSQLite: true },
+    },
     bindings: { ...exampleDevVars(), ...overrides },
     assets: { directory: "public", binding: "ASSETS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
     host: "127.0.0.1",
