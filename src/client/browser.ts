@@ -1,0 +1,2 @@
+/** Bundle entry for browsers: `import { EdgechatClient } from "/client/edgechat.js"`. */
+export * from "./index.js";

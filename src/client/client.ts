@@ -1,0 +1,524 @@
+import { isPrivateRoom, PING, type ChatMessage, type OkResponse, type Verb, type WelcomeMessage } from "../protocol/index.js";
+import { backoffDelay } from "./backoff.js";
+import { classify } from "./classify.js";
+import { Emitter } from "./emitter.js";
+import { EdgechatError } from "./errors.js";
+import { PendingRequests } from "./pending.js";
+import { SessionState } from "./session.js";
+import type {
+  AuthData,
+  ClientEvents,
+  ClientOptions,
+  ConnectionStatus,
+  DetailsData,
+  ReconnectOptions,
+  RoomData,
+  RoomViewData,
+  SayData,
+  SayOptions,
+  WebSocketConstructorLike,
+  WebSocketLike,
+} from "./types.js";
+import { connectUrl } from "./url.js";
+
+const OPEN = 1;
+/** Close codes of a refused connect (spec section 10): retrying the same thing cannot help. */
+const REFUSAL_CODES = new Set([4400, 4401, 4403]);
+/** Reconnect restores at most this many requests at once, then paces under the server's rate limit. */
+const RESTORE_BURST = 30;
+const RESTORE_SPACING_MS = 60;
+
+type RequestFields = Record<string, unknown>;
+
+/** One socket and where it is in its life. */
+interface Link {
+  ws: WebSocketLike;
+  welcomed: boolean;
+  welcome: { resolve(w: WelcomeMessage): void; reject(e: EdgechatError): void };
+  refusal?: EdgechatError;
+  goodbye?: string;
+  /** Requests sent on this socket and not answered yet. */
+  inFlight: Set<string>;
+  /** Nothing arrived since the last keep-alive ping. */
+  awaitingPong: boolean;
+}
+
+/**
+ * An edgechat connection for browsers and any WHATWG-style WebSocket. Every request is sent in
+ * JSON form with a `requestId` and resolves with the response's `data` or rejects with an
+ * `EdgechatError` carrying the protocol `code`. After an unexpected close it reconnects with
+ * jittered exponential backoff and restores room, listened rooms, params and tokens.
+ */
+export class EdgechatClient extends Emitter<ClientEvents> {
+  private readonly WebSocketImpl: WebSocketConstructorLike;
+  private readonly session: SessionState;
+  private readonly pending: PendingRequests;
+  private readonly pingIntervalMs: number;
+  private readonly reconnectOptions: ReconnectOptions | false;
+  private readonly random: () => number;
+
+  private currentStatus: ConnectionStatus = "idle";
+  private link: Link | undefined;
+  /** Requests made while not open, sent once the connection is (back) up. */
+  private queue: { requestId: string; frame: string }[] = [];
+  private stopped = false;
+  private attempts = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private idBeforeDrop: string | undefined;
+
+  constructor(
+    readonly url: string,
+    options: ClientOptions = {},
+  ) {
+    super();
+    const impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
+    if (!impl) throw new TypeError("no WebSocket implementation: pass options.WebSocket (for example the ws package)");
+    this.WebSocketImpl = impl;
+    this.session = new SessionState(options.room || undefined, options.token || undefined);
+    this.pending = new PendingRequests(options.requestTimeoutMs ?? 15_000);
+    this.pingIntervalMs = options.pingIntervalMs ?? 25_000;
+    this.reconnectOptions = options.reconnect ?? {};
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Creates a client and connects it; resolves once the server's welcome arrived. */
+  static async connect(url: string, options: ClientOptions = {}): Promise<EdgechatClient> {
+    const client = new EdgechatClient(url, options);
+    await client.connect();
+    return client;
+  }
+
+  // ---- state ------------------------------------------------------------------------------
+
+  get status(): ConnectionStatus {
+    return this.currentStatus;
+  }
+
+  /** This connection's id (a new one after each reconnect). */
+  get id(): string | undefined {
+    return this.session.id;
+  }
+
+  get room(): string | undefined {
+    return this.session.room;
+  }
+
+  get listening(): readonly string[] {
+    return [...this.session.listening];
+  }
+
+  get params(): Readonly<Record<string, string>> {
+    return Object.fromEntries(this.session.params);
+  }
+
+  /** The last `seq` received from a room (0 when none). */
+  lastSeq(room: string): number {
+    return this.session.lastSeq.get(room) ?? 0;
+  }
+
+  /** The socket in use, if any (for tests and diagnostics). */
+  get socket(): WebSocketLike | undefined {
+    return this.link?.ws;
+  }
+
+  // ---- requests ---------------------------------------------------------------------------
+
+  say(message: unknown, options: SayOptions = {}): Promise<SayData> {
+    return this.request("say", { message, ...options }) as Promise<SayData>;
+  }
+
+  roomChange(room: string): Promise<RoomData> {
+    return this.request("roomChange", { room }) as Promise<RoomData>;
+  }
+
+  listenToRoom(room: string): Promise<RoomData> {
+    return this.request("listenToRoom", { room }) as Promise<RoomData>;
+  }
+
+  silenceRoom(room: string): Promise<RoomData> {
+    return this.request("silenceRoom", { room }) as Promise<RoomData>;
+  }
+
+  /** Status of the current room, or of `room` (which you must be in or listen to). */
+  roomView(room?: string): Promise<RoomViewData> {
+    return this.request("roomView", room === undefined ? {} : { room }) as Promise<RoomViewData>;
+  }
+
+  detailsView(): Promise<DetailsData> {
+    return this.request("detailsView") as Promise<DetailsData>;
+  }
+
+  paramAdd(key: string, value: string): Promise<null> {
+    return this.request("paramAdd", { key, value }) as Promise<null>;
+  }
+
+  paramDelete(key: string): Promise<null> {
+    return this.request("paramDelete", { key }) as Promise<null>;
+  }
+
+  paramView(key: string): Promise<string | null> {
+    return this.request("paramView", { key }) as Promise<string | null>;
+  }
+
+  paramsView(): Promise<Record<string, string>> {
+    return this.request("paramsView") as Promise<Record<string, string>>;
+  }
+
+  paramsDelete(): Promise<null> {
+    return this.request("paramsDelete") as Promise<null>;
+  }
+
+  /** Presents a token; resolves with everything granted so far. Accepted tokens are re-presented after a reconnect. */
+  auth(token: string): Promise<AuthData> {
+    return this.request("auth", { token }) as Promise<AuthData>;
+  }
+
+  /**
+   * Sends any verb in JSON form and resolves with the response's `data`. While connecting or
+   * reconnecting the request waits and is sent once the connection is back.
+   */
+  async request(event: Exclude<Verb, "quit" | "exit">, fields: RequestFields = {}): Promise<unknown> {
+    const response = await this.send(event, fields, false);
+    this.remember(event, fields, response.data);
+    return response.data;
+  }
+
+  // ---- lifetime ---------------------------------------------------------------------------
+
+  /** Opens the connection; resolves with the welcome, rejects with the refusal (or `connect_failed`). */
+  async connect(): Promise<WelcomeMessage> {
+    if (this.currentStatus !== "idle" && this.currentStatus !== "closed") {
+      throw new Error(`connect() while ${this.currentStatus}`);
+    }
+    this.stopped = false;
+    this.setStatus("connecting");
+    const url = connectUrl(this.url, { room: this.session.firstRoom, token: this.session.connectToken });
+    try {
+      const welcome = await this.open(url);
+      this.becomeOpen();
+      return welcome;
+    } catch (error) {
+      const failure = error as EdgechatError;
+      this.finish({ code: 1006, reason: failure.message, error: failure });
+      throw failure;
+    }
+  }
+
+  /** Closes the connection for good: no reconnect; waiting requests reject with `closed`. */
+  close(code = 1000, reason = "client closed"): void {
+    if (this.currentStatus === "closed" || this.currentStatus === "idle") return;
+    const link = this.link;
+    this.detach();
+    if (link) {
+      link.welcome.reject(new EdgechatError("closed", "the client was closed"));
+      try {
+        link.ws.close(code, reason);
+      } catch {
+        // already closing
+      }
+    }
+    this.finish({ code, reason });
+  }
+
+  /** Says goodbye (`quit`): the server answers with a goodbye and closes; resolves then. */
+  quit(): Promise<void> {
+    const link = this.link;
+    if (!link || this.currentStatus !== "open") {
+      this.close();
+      return Promise.resolve();
+    }
+    this.stopped = true;
+    return new Promise((resolve) => {
+      this.once("close", () => resolve());
+      link.ws.send(JSON.stringify({ event: "quit" }));
+    });
+  }
+
+  // ---- the socket -------------------------------------------------------------------------
+
+  /** Opens a socket and resolves with its welcome; the link stays current until it closes. */
+  private open(url: string): Promise<WelcomeMessage> {
+    return new Promise<WelcomeMessage>((resolve, reject) => {
+      let ws: WebSocketLike;
+      try {
+        ws = new this.WebSocketImpl(url);
+      } catch (error) {
+        reject(new EdgechatError("connect_failed", `cannot open ${url}: ${String(error)}`));
+        return;
+      }
+      const link: Link = { ws, welcomed: false, welcome: { resolve, reject }, inFlight: new Set(), awaitingPong: false };
+      this.link = link;
+      ws.onmessage = (event: { data: unknown }) => {
+        if (this.link === link && typeof event.data === "string") this.receive(link, event.data);
+      };
+      ws.onclose = (event: { code?: number; reason?: string }) => {
+        if (this.link === link) this.lost(link, event.code ?? 1006, event.reason ?? "");
+      };
+      ws.onerror = () => {
+        // a close event follows with the details
+      };
+    });
+  }
+
+  private receive(link: Link, text: string): void {
+    link.awaitingPong = false;
+    const incoming = classify(text);
+    switch (incoming.kind) {
+      case "welcome":
+        link.welcomed = true;
+        this.session.id = incoming.message.id;
+        this.session.room = incoming.message.room;
+        this.emit("welcome", incoming.message);
+        link.welcome.resolve(incoming.message);
+        return;
+      case "response":
+        if (typeof incoming.message.requestId === "string") link.inFlight.delete(incoming.message.requestId);
+        this.pending.settle(incoming.message);
+        return;
+      case "chat":
+        this.onChat(incoming.message);
+        return;
+      case "goodbye":
+        link.goodbye = incoming.message.reason;
+        return;
+      case "refusal":
+        link.refusal = new EdgechatError(incoming.message.code, incoming.message.error);
+        return;
+      case "direct":
+        this.emit("direct", incoming.message);
+        return;
+      default:
+        return; // pong, or something this client version does not know
+    }
+  }
+
+  private onChat(message: ChatMessage): void {
+    this.session.seen(message.room, message.seq);
+    if (message.event === "join") this.emit("join", message);
+    else if (message.event === "leave") this.emit("leave", message);
+    else this.emit("message", message);
+  }
+
+  /** The current socket closed (or was given up on). */
+  private lost(link: Link, code: number, reason: string): void {
+    this.detach();
+    if (!link.welcomed) {
+      link.welcome.reject(
+        link.refusal ?? new EdgechatError("connect_failed", `the connection closed before the welcome (${code}${reason ? ` ${reason}` : ""})`),
+      );
+      return; // connect() or the reconnect loop decides what happens next
+    }
+    this.pending.failAll("disconnected", "the connection was lost before the response arrived", link.inFlight);
+    const wanted = this.stopped || link.goodbye === "quit" || link.goodbye === "exit";
+    if (wanted || this.reconnectOptions === false || REFUSAL_CODES.has(code)) {
+      this.finish({ code, reason, goodbye: link.goodbye });
+      return;
+    }
+    const wasOpen = this.currentStatus === "open";
+    if (wasOpen) this.idBeforeDrop = this.session.id;
+    this.setStatus("reconnecting");
+    if (wasOpen) this.emit("close", { code, reason, willReconnect: true, ...(link.goodbye ? { goodbye: link.goodbye } : {}) });
+    this.scheduleReconnect();
+  }
+
+  /** Stops using the current socket: no more events from it, no keep-alive. */
+  private detach(): void {
+    const link = this.link;
+    this.link = undefined;
+    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+    if (link) {
+      link.ws.onmessage = null;
+      link.ws.onclose = null;
+      link.ws.onerror = null;
+      link.ws.onopen = null;
+    }
+  }
+
+  /** Closed for good: tell the app, reject whatever still waits. */
+  private finish(info: { code: number; reason: string; goodbye?: string; error?: Error }): void {
+    this.stopped = true;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.detach();
+    const queued = this.queue.map((entry) => entry.requestId);
+    this.queue = [];
+    this.pending.failAll("closed", "the connection is closed", queued);
+    this.pending.failAll("disconnected", "the connection was lost before the response arrived");
+    if (this.currentStatus === "closed") return;
+    this.setStatus("closed");
+    const payload: ClientEvents["close"] = { code: info.code, reason: info.reason, willReconnect: false };
+    if (info.goodbye !== undefined) payload.goodbye = info.goodbye;
+    if (info.error !== undefined) payload.error = info.error;
+    this.emit("close", payload);
+  }
+
+  private becomeOpen(): void {
+    this.setStatus("open");
+    this.attempts = 0;
+    this.startKeepAlive();
+    const queue = this.queue;
+    this.queue = [];
+    for (const entry of queue) this.transmit(entry.requestId, entry.frame);
+  }
+
+  private startKeepAlive(): void {
+    if (this.pingIntervalMs <= 0) return;
+    const link = this.link;
+    this.pingTimer = setInterval(() => {
+      if (!link || this.link !== link || link.ws.readyState !== OPEN) return;
+      if (link.awaitingPong) {
+        // Nothing came back since the last ping: the peer is gone without a close. Give up on it.
+        try {
+          link.ws.close(4000, "keep-alive timeout");
+        } catch {
+          // ignore
+        }
+        this.lost(link, 4000, "keep-alive timeout");
+        return;
+      }
+      link.awaitingPong = true;
+      link.ws.send(PING);
+    }, this.pingIntervalMs);
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    const previous = this.currentStatus;
+    if (previous === status) return;
+    this.currentStatus = status;
+    this.emit("status", { status, previous });
+  }
+
+  // ---- sending ----------------------------------------------------------------------------
+
+  private send(event: Verb, fields: RequestFields, restoring: boolean): Promise<OkResponse> {
+    if (this.currentStatus === "idle" || this.currentStatus === "closed") {
+      return Promise.reject(new EdgechatError("closed", "not connected: call connect() first"));
+    }
+    const requestId = this.pending.nextId();
+    const frame = JSON.stringify({ ...fields, event, requestId });
+    const response = this.pending.add(requestId);
+    if (restoring || this.currentStatus === "open") this.transmit(requestId, frame);
+    else this.queue.push({ requestId, frame });
+    return response;
+  }
+
+  private transmit(requestId: string, frame: string): void {
+    if (!this.pending.has(requestId)) return; // timed out while it waited to be sent
+    const link = this.link;
+    if (!link || link.ws.readyState !== OPEN) {
+      this.pending.failAll("disconnected", "the connection was lost before the request was sent", [requestId]);
+      return;
+    }
+    link.inFlight.add(requestId);
+    link.ws.send(frame);
+  }
+
+  /** Keeps the session mirror in step with what the server accepted. */
+  private remember(event: Verb, fields: RequestFields, data: unknown): void {
+    const session = this.session;
+    switch (event) {
+      case "roomChange":
+        session.room = (data as RoomData).room;
+        break;
+      case "listenToRoom":
+        session.listen((data as RoomData).room);
+        break;
+      case "silenceRoom":
+        session.silence((data as RoomData).room);
+        break;
+      case "paramAdd":
+        session.params.set(fields.key as string, fields.value as string);
+        break;
+      case "paramDelete":
+        session.params.delete(fields.key as string);
+        break;
+      case "paramsDelete":
+        session.params.clear();
+        break;
+      case "auth":
+        session.addToken(fields.token as string);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---- reconnecting -----------------------------------------------------------------------
+
+  private scheduleReconnect(): void {
+    const options = this.reconnectOptions || {};
+    if (options.maxAttempts !== undefined && this.attempts >= options.maxAttempts) {
+      this.finish({
+        code: 1006,
+        reason: "gave up reconnecting",
+        error: new EdgechatError("connect_failed", `gave up after ${this.attempts} reconnect attempts`),
+      });
+      return;
+    }
+    const delay = backoffDelay(this.attempts, options, this.random);
+    this.attempts += 1;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.reconnect();
+    }, delay);
+  }
+
+  /**
+   * One reconnect attempt. A public room is rejoined directly (one join notice, no detour); a
+   * private room not granted by the connect token is reached with `roomChange` after `auth`.
+   * Tokens go in as `auth` so an expired one costs a failure report, not the reconnect.
+   */
+  private async reconnect(): Promise<void> {
+    if (this.stopped) return;
+    const session = this.session;
+    const target = session.room ?? session.firstRoom;
+    const direct = target !== undefined && !isPrivateRoom(target);
+    const viaConnectToken = target !== undefined && target === session.firstRoom && session.connectToken !== undefined;
+    const tokenInUrl = !direct && viaConnectToken;
+    const url = connectUrl(this.url, {
+      room: direct || viaConnectToken ? target : undefined,
+      token: tokenInUrl ? session.connectToken : undefined,
+    });
+    let welcome: WelcomeMessage;
+    try {
+      welcome = await this.open(url);
+    } catch (error) {
+      if (this.stopped) return;
+      const failure = error as EdgechatError;
+      if (failure.code === "invalid_room" || failure.code === "invalid_token" || failure.code === "not_authorized") {
+        this.finish({ code: 1006, reason: failure.message, error: failure });
+      } else this.scheduleReconnect();
+      return;
+    }
+    const link = this.link;
+    const failures = await this.restore(welcome, target, tokenInUrl);
+    if (this.stopped || !link || this.link !== link) return; // closed meanwhile; `lost` took over
+    const attempts = this.attempts;
+    const previousId = this.idBeforeDrop;
+    this.becomeOpen();
+    this.emit("reconnect", { id: welcome.id, previousId, attempts, ...session.snapshot(), failures });
+  }
+
+  /** Sends the restore requests (paced under the rate limit) and returns the ones refused. */
+  private async restore(welcome: WelcomeMessage, target: string | undefined, tokenInUrl: boolean): Promise<Error[]> {
+    const session = this.session;
+    const steps: [Verb, RequestFields][] = [];
+    const tokens = tokenInUrl ? session.tokens : [session.connectToken, ...session.tokens];
+    for (const token of tokens) if (token) steps.push(["auth", { token }]);
+    for (const [key, value] of session.params) steps.push(["paramAdd", { key, value }]);
+    if (target !== undefined && target !== welcome.room) steps.push(["roomChange", { room: target }]);
+    for (const room of session.listening) steps.push(["listenToRoom", { room }]);
+
+    const results: Promise<unknown>[] = [];
+    for (let i = 0; i < steps.length; i++) {
+      if (i >= RESTORE_BURST) await new Promise((resolve) => setTimeout(resolve, RESTORE_SPACING_MS));
+      if (this.stopped || this.link === undefined) break;
+      const [event, fields] = steps[i];
+      results.push(this.send(event, fields, true).then((response) => this.remember(event, fields, response.data)));
+    }
+    const settled = await Promise.allSettled(results);
+    return settled.flatMap((result) => (result.status === "rejected" ? [result.reason as Error] : []));
+  }
+}
