@@ -71,6 +71,8 @@ export class Connection implements FilterFields {
  */
 export class HostedConnections {
   private readonly byId = new Map<string, Connection>();
+  /** Saves deserializing the attachment on every frame; filled as sockets are seen. */
+  private readonly bySocketCache = new WeakMap<WebSocket, Connection>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -116,8 +118,12 @@ export class HostedConnections {
   }
 
   bySocket(ws: WebSocket): Connection | undefined {
+    const cached = this.bySocketCache.get(ws);
+    if (cached) return this.byId.get(cached.id) === cached ? cached : undefined;
     const counters = ws.deserializeAttachment() as SocketAttachment | null;
-    return counters ? this.byId.get(counters.id) : undefined;
+    const connection = counters ? this.byId.get(counters.id) : undefined;
+    if (connection) this.bySocketCache.set(ws, connection);
+    return connection;
   }
 
   all(): IterableIterator<Connection> {
