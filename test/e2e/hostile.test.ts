@@ -1,0 +1,264 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, eventually, isChat, isResponse, roomMembers, sleep, uniqueRoom, WsChatClient } from "../support/hostile.js";
+import { hostileCases } from "../support/hostileCases.js";
+import { runHostileCase } from "../support/hostileRunner.js";
+import { startWorker, type RunningWorker } from "../support/worker.js";
+import { TestSocket, type Message } from "../support/wsClient.js";
+
+/** Hostile input over WebSocket (spec sections 3, 4, 7, 10). The TCP half is hostile.gateway.test.ts. */
+
+let worker: RunningWorker;
+beforeAll(async () => {
+  worker = await startWorker();
+});
+afterAll(() => worker?.dispose());
+
+describe("hostile input over WebSocket: the table", () => {
+  for (const c of hostileCases().filter((c) => c.only !== "tcp")) {
+    it(c.name, async () => {
+      await runHostileCase(worker, async (room) => ({ client: await WsChatClient.connect(worker, { room }), used: 0 }), c);
+    });
+  }
+});
+
+describe("hostile input over WebSocket: beyond the table", () => {
+  it("a frame above the 1 MiB hard cap gets message_too_large or a 1009 close, and the server survives", async () => {
+    const room = uniqueRoom("huge");
+    const observer = await WsChatClient.connect(worker, { room });
+    const hostile = await WsChatClient.connect(worker, { room });
+    await observer.nextChat((m) => m.event === "join" && m.from === hostile.id);
+    hostile.send(`say ${"h".repeat(1536 * 1024)}`);
+    let closedWith: number | undefined;
+    try {
+      const answer = (await hostile.next(isResponse, 15_000)) as Message;
+      expect(answer).toMatchObject({ status: "error", code: "message_too_large", messageCount: 1 });
+      expect((await hostile.request("roomView")).status).toBe("OK");
+    } catch (error) {
+      if (!hostile.isClosed()) throw error;
+      closedWith = (await hostile.waitClosed()).code;
+    }
+    if (closedWith !== undefined) {
+      expect(closedWith).toBe(1009);
+      await observer.nextChat((m) => m.event === "leave" && m.from === hostile.id);
+    }
+    // Nothing of the frame reached the observer, and the room still works for everyone.
+    expect(observer.received.filter(isChat).some((m) => typeof m.message === "string" && m.message.startsWith("hhh"))).toBe(false);
+    const third = await WsChatClient.connect(worker, { room });
+    const said = await third.request("say still alive");
+    expect(said.status).toBe("OK");
+    await observer.nextChat((m) => m.message === "still alive");
+    const expectedMembers = closedWith === undefined ? [observer.id, hostile.id, third.id] : [observer.id, third.id];
+    await eventually(async () => (await roomMembers(worker, room)).sort().join() === expectedMembers.sort().join(), "members after the huge frame");
+    for (const c of [observer, hostile, third]) c.close();
+  });
+
+  it("a text frame of invalid UTF-8 is refused (error or 1007 close) or relayed with U+FFFD, and the server survives", async () => {
+    const room = uniqueRoom("utf8");
+    const observer = await WsChatClient.connect(worker, { room });
+    const hostile = await WsChatClient.connect(worker, { room });
+    await observer.nextChat((m) => m.event === "join" && m.from === hostile.id);
+    // "say " followed by 0xff 0xfe (never valid) and 0xc3 0x28 (a broken two-byte sequence).
+    hostile.socket.ws.send(Buffer.from([0x73, 0x61, 0x79, 0x20, 0xff, 0xfe, 0xc3, 0x28]), { binary: false });
+    let outcome: "error" | "closed" | "relayed";
+    try {
+      const answer = (await hostile.next(isResponse, 5_000)) as Message;
+      outcome = answer.status === "OK" ? "relayed" : "error";
+      if (outcome === "error") expect(answer.code).toBe("bad_request");
+    } catch (error) {
+      if (!hostile.isClosed()) throw error;
+      outcome = "closed";
+      expect((await hostile.waitClosed()).code).toBe(1007);
+    }
+    if (outcome !== "closed") expect((await hostile.request("roomView")).status).toBe("OK");
+    if (outcome === "relayed") {
+      // The runtime decoded with replacement characters: the observer gets a valid string.
+      const relayed = await observer.nextChat((m) => m.from === hostile.id && m.event === undefined);
+      expect(relayed.message).toContain("\uFFFD");
+    }
+    const third = await WsChatClient.connect(worker, { room });
+    expect((await third.request("say fine")).status).toBe("OK");
+    await observer.nextChat((m) => m.message === "fine");
+    const others = observer.received.filter(isChat).filter((m) => m.event === undefined && m.from !== hostile.id);
+    expect(others.map((m) => m.message)).toEqual(["fine"]);
+    for (const c of [observer, hostile, third]) c.close();
+  });
+
+  it("__proto__, constructor and prototype are plain param keys and pollute nothing", async () => {
+    const client = await WsChatClient.connect(worker, { room: uniqueRoom("proto") });
+    expect((await client.request("paramAdd __proto__=polluted")).status).toBe("OK");
+    expect((await client.request({ event: "paramAdd", key: "constructor", value: "c" })).status).toBe("OK");
+    expect((await client.request("paramAdd prototype p")).status).toBe("OK");
+    const view = await client.request("paramsView");
+    expect(view.status).toBe("OK");
+    const params = view.data as Record<string, unknown>;
+    expect(Object.keys(params).sort()).toEqual(["__proto__", "constructor", "prototype"]);
+    expect(Object.getOwnPropertyDescriptor(params, "__proto__")?.value).toBe("polluted");
+    expect(params.constructor).toBe("c");
+    expect(params.prototype).toBe("p");
+    expect((await client.request("paramView __proto__")).data).toBe("polluted");
+    expect((await client.request({ event: "paramView", key: "constructor" })).data).toBe("c");
+    // Keys never set are null, even those every object inherits.
+    for (const key of ["toString", "hasOwnProperty", "valueOf", "__defineGetter__"]) {
+      expect((await client.request({ event: "paramView", key })).data).toBeNull();
+    }
+    const details = await client.request("detailsView");
+    expect(Object.keys((details.data as Message).params as object).sort()).toEqual(["__proto__", "constructor", "prototype"]);
+    expect((await client.request("paramDelete __proto__")).status).toBe("OK");
+    expect(Object.keys((await client.request("paramsView")).data as object).sort()).toEqual(["constructor", "prototype"]);
+    // Another connection sees none of it.
+    const other = await WsChatClient.connect(worker, { room: uniqueRoom("proto") });
+    expect((await other.request("paramsView")).data).toEqual({});
+    expect((await other.request("paramView prototype")).data).toBeNull();
+    expect((await other.request("paramView constructor")).data).toBeNull();
+    client.close();
+    other.close();
+  });
+
+  it("__proto__, constructor and prototype work as ordinary room names", async () => {
+    const a = await WsChatClient.connect(worker, { room: uniqueRoom("pre") });
+    const b = await WsChatClient.connect(worker, { room: "__proto__" });
+    expect(b.room).toBe("__proto__");
+    for (const room of ["__proto__", "constructor", "prototype", "hasOwnProperty"]) {
+      const changed = await a.request({ event: "roomChange", room });
+      expect(changed).toMatchObject({ status: "OK", data: { room } });
+      const view = await a.request("roomView");
+      expect((view.data as Message).room).toBe(room);
+      expect((view.data as Message).members).toContain(a.id);
+      const status = await api(worker, "GET", `/api/rooms/${room}`);
+      expect(status.status).toBe(200);
+      expect(status.body.room).toBe(room);
+      expect(status.body.members).toContain(a.id);
+    }
+    // b sat in __proto__ all along: it saw a come and go, and nothing else.
+    await b.nextChat((m) => m.event === "leave" && m.from === a.id);
+    const chats = b.received.filter(isChat);
+    expect(chats.map((m) => m.event)).toEqual(["join", "leave"]);
+    expect(chats.every((m) => m.room === "__proto__")).toBe(true);
+    expect(await roomMembers(worker, "__proto__")).toEqual([b.id]);
+    a.close();
+    b.close();
+  });
+
+  it("room names of 64 characters work; 65 are invalid_room at connect, in verbs and on the API", async () => {
+    const name64 = `R${"a".repeat(62)}Z`;
+    expect(name64.length).toBe(64);
+    const a = await WsChatClient.connect(worker, { room: name64 });
+    expect(a.room).toBe(name64);
+    const b = await WsChatClient.connect(worker);
+    expect(await b.request({ event: "listenToRoom", room: name64 })).toMatchObject({ status: "OK", data: { room: name64 } });
+    expect((await a.request("say at the limit")).status).toBe("OK");
+    await b.nextChat((m) => m.message === "at the limit" && m.room === name64);
+    expect((await api(worker, "GET", `/api/rooms/${name64}`)).body.members).toEqual([a.id]);
+
+    const name65 = `${name64}x`;
+    expect(await a.request(`roomChange ${name65}`)).toMatchObject({ status: "error", code: "invalid_room" });
+    expect(await api(worker, "GET", `/api/rooms/${name65}`)).toMatchObject({ status: 400, body: { code: "invalid_room" } });
+    const refused = await TestSocket.open(`${worker.wsUrl}/connect?room=${name65}`);
+    expect(await refused.next()).toMatchObject({ context: "api", status: "error", code: "invalid_room" });
+    expect((await refused.waitClosed()).code).toBe(4400);
+    a.close();
+    b.close();
+  });
+
+  it("forbidden characters in ?room= are refused with 4400", async () => {
+    for (const room of ["a b", "a/b", "café", "a#b", "<x>", "x".repeat(65)]) {
+      const refused = await TestSocket.open(`${worker.wsUrl}/connect?room=${encodeURIComponent(room)}`);
+      expect(await refused.next()).toMatchObject({ context: "api", status: "error", code: "invalid_room" });
+      expect((await refused.waitClosed()).code).toBe(4400);
+    }
+  });
+
+  it("a client claiming to be a gateway with a wrong secret gets bad_request for the control frame and no spoofed address", async () => {
+    const room = uniqueRoom("spoof");
+    const spoof = await WsChatClient.connect(worker, { room }, { "X-Edgechat-Gateway-Secret": "wrong-secret", "X-Edgechat-Client-IP": "6.6.6.6" });
+    spoof.sendRaw(Buffer.from([1]));
+    expect(await spoof.next(isResponse)).toMatchObject({ status: "error", code: "bad_request", messageCount: 1 });
+    const details = await spoof.request("detailsView");
+    expect((details.data as Message).remoteIP).not.toBe("6.6.6.6");
+    const noSecret = await WsChatClient.connect(worker, { room }, { "X-Edgechat-Client-IP": "6.6.6.6" });
+    expect(((await noSecret.request("detailsView")).data as Message).remoteIP).not.toBe("6.6.6.6");
+    spoof.close();
+    noSecret.close();
+  });
+
+  it("ping is the keep-alive: answered pong, not counted, not broadcast", async () => {
+    const room = uniqueRoom("ping");
+    const observer = await WsChatClient.connect(worker, { room });
+    const client = await WsChatClient.connect(worker, { room });
+    client.send("ping");
+    expect(await client.next()).toBe("pong");
+    expect(await client.request("roomView")).toMatchObject({ status: "OK", messageCount: 1 });
+    expect((await client.request("say hi")).status).toBe("OK");
+    await observer.nextChat((m) => m.message === "hi");
+    expect(observer.received.filter((m) => m === "pong" || (isChat(m) && m.message === "ping"))).toEqual([]);
+    client.close();
+    observer.close();
+  });
+
+  it("a flood of invalid frames is answered in order, each counted, and the connection survives", async () => {
+    const room = uniqueRoom("flood");
+    const observer = await WsChatClient.connect(worker, { room });
+    const hostile = await WsChatClient.connect(worker, { room });
+    await observer.nextChat((m) => m.event === "join" && m.from === hostile.id);
+    const junk = ["{", "nope", "{}", "", "say", '{"event":5}', "roomChange a/b", '["x"]'];
+    const total = 200;
+    for (let i = 0; i < total; i++) hostile.send(junk[i % junk.length]);
+    const answers: Message[] = [];
+    for (let i = 0; i < total; i++) answers.push((await hostile.next(isResponse, 10_000)) as Message);
+    expect(answers.map((a) => a.messageCount)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(answers.every((a) => a.status === "error")).toBe(true);
+    // The first 2 × RATE_LIMIT (40) fit the bucket; everything refused is refused with a documented code.
+    expect(answers.slice(0, 40).every((a) => a.code !== "rate_limited")).toBe(true);
+    expect(answers.some((a) => a.code === "rate_limited")).toBe(true);
+    for (const a of answers) expect(["bad_request", "unknown_verb", "invalid_room", "rate_limited"]).toContain(a.code);
+    // Once the bucket refills, the connection works as before.
+    await sleep(300);
+    let view: Message | undefined;
+    await eventually(async () => {
+      view = await hostile.request("roomView");
+      return view.status === "OK";
+    }, "an OK roomView after the flood");
+    expect(view?.messageCount).toBeGreaterThan(total);
+    expect(((view?.data as Message).members as string[]).sort()).toEqual([observer.id, hostile.id].sort());
+    await observer.nothing((m) => isChat(m) && m.from === hostile.id, 200);
+    hostile.close();
+    observer.close();
+  });
+
+  it("a flood of says from one client reaches the observer exactly for the OK ones, in seq order", async () => {
+    const room = uniqueRoom("sayflood");
+    const observer = await WsChatClient.connect(worker, { room });
+    const hostile = await WsChatClient.connect(worker, { room });
+    await observer.nextChat((m) => m.event === "join" && m.from === hostile.id);
+    const total = 120;
+    for (let i = 0; i < total; i++) hostile.send(`say n${i}`);
+    const answers: Message[] = [];
+    for (let i = 0; i < total; i++) answers.push((await hostile.next(isResponse, 10_000)) as Message);
+    const ok = answers.map((a, i) => ({ a, i })).filter(({ a }) => a.status === "OK");
+    expect(ok.length).toBeGreaterThanOrEqual(40);
+    expect(answers.filter((a) => a.status !== "OK").every((a) => a.code === "rate_limited")).toBe(true);
+    const last = ok[ok.length - 1];
+    await observer.nextChat((m) => m.message === `n${last.i}`);
+    const got = observer.received.filter(isChat).filter((m) => m.from === hostile.id && m.event === undefined);
+    expect(got.map((m) => m.message)).toEqual(ok.map(({ i }) => `n${i}`));
+    expect(got.map((m) => m.seq)).toEqual(ok.map(({ a }) => (a.data as Message).seq));
+    const seqs = got.map((m) => m.seq as number);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    hostile.close();
+    observer.close();
+  });
+
+  it("MAX_MESSAGE_BYTES is a setting: a worker with 100 allows exactly 100 bytes", async () => {
+    const small = await startWorker({ MAX_MESSAGE_BYTES: "100" });
+    try {
+      const client = await WsChatClient.connect(small);
+      expect((await client.request(`say ${"x".repeat(96)}`)).status).toBe("OK");
+      expect(await client.request(`say ${"x".repeat(97)}`)).toMatchObject({ status: "error", code: "message_too_large", messageCount: 2 });
+      expect((await client.request("roomView")).status).toBe("OK");
+      client.close();
+    } finally {
+      await small.dispose();
+    }
+  });
+});
+

@@ -1,0 +1,315 @@
+import { createHmac } from "node:crypto";
+import { connect as tcpConnect, type Socket } from "node:net";
+import { SignJWT, generateKeyPair, type JWTPayload } from "jose";
+import type { RunningWorker } from "./worker.js";
+import { TestSocket, type Message } from "./wsClient.js";
+
+/** Helpers shared by the security/robustness suites (hostile, tokens, limits, serverApi, soak). */
+
+export const ADMIN_TOKEN = "dev-admin-token";
+export const TOKEN_SECRET = "dev-token-secret";
+
+let counter = 0;
+/** A room name nobody else in this process uses (valid: letters, digits, `-`). */
+export function uniqueRoom(prefix = "r"): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export function isResponse(message: Message | string): message is Message {
+  return typeof message === "object" && message.context === "response";
+}
+
+export function isChat(message: Message | string): message is Message {
+  return typeof message === "object" && message.context === "user";
+}
+
+// ---- a client over either transport ------------------------------------------------------------
+
+/** What the tables need of a connection, whether WebSocket or a TCP line of the gateway. */
+export interface ChatClient {
+  readonly transport: "ws" | "tcp";
+  readonly id: string;
+  readonly received: (Message | string)[];
+  /** One request: a WebSocket text frame, or a line (the `\n` is added). */
+  send(frame: string | Message): void;
+  /** Bytes as they are: a binary WebSocket frame, or raw bytes on the TCP stream. */
+  sendRaw(bytes: Buffer): void;
+  request(frame: string | Message): Promise<Message>;
+  next(match?: (message: Message | string) => boolean, timeoutMs?: number): Promise<Message | string>;
+  nextChat(match?: (message: Message) => boolean, timeoutMs?: number): Promise<Message>;
+  nothing(match?: (message: Message | string) => boolean, windowMs?: number): Promise<void>;
+  isClosed(): boolean;
+  waitClosed(timeoutMs?: number): Promise<{ code: number; reason: string }>;
+  close(): void;
+  terminate(): void;
+}
+
+/** The WebSocket half: TestSocket plus the welcome's id. */
+export class WsChatClient implements ChatClient {
+  readonly transport = "ws" as const;
+  constructor(
+    readonly socket: TestSocket,
+    readonly id: string,
+    readonly room: string,
+  ) {}
+
+  static async connect(worker: RunningWorker, query: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<WsChatClient> {
+    const qs = new URLSearchParams(query).toString();
+    const { socket, id, room } = await TestSocket.connect(`${worker.wsUrl}/connect${qs ? `?${qs}` : ""}`, headers);
+    return new WsChatClient(socket, id, room);
+  }
+
+  get received(): (Message | string)[] {
+    return this.socket.received;
+  }
+  send(frame: string | Message): void {
+    this.socket.send(frame);
+  }
+  sendRaw(bytes: Buffer): void {
+    this.socket.ws.send(bytes, { binary: true });
+  }
+  request(frame: string | Message): Promise<Message> {
+    return this.socket.request(frame);
+  }
+  next(match?: (message: Message | string) => boolean, timeoutMs?: number): Promise<Message | string> {
+    return this.socket.next(match, timeoutMs);
+  }
+  nextChat(match?: (message: Message) => boolean, timeoutMs?: number): Promise<Message> {
+    return this.socket.nextChat(match, timeoutMs);
+  }
+  nothing(match?: (message: Message | string) => boolean, windowMs?: number): Promise<void> {
+    return this.socket.nothing(match, windowMs);
+  }
+  isClosed(): boolean {
+    return this.socket.closed !== undefined;
+  }
+  waitClosed(timeoutMs?: number): Promise<{ code: number; reason: string }> {
+    return this.socket.waitClosed(timeoutMs);
+  }
+  close(): void {
+    this.socket.close();
+  }
+  terminate(): void {
+    this.socket.terminate();
+  }
+}
+
+/**
+ * The TCP half: a raw line client of the gateway. Every line the server sends is kept in order
+ * (JSON parsed; `pong` stays a string), like TestSocket.
+ */
+export class TcpChatClient implements ChatClient {
+  readonly transport = "tcp" as const;
+  readonly received: (Message | string)[] = [];
+  id = "";
+  private cursor = 0;
+  private buffer = "";
+  private waiters: (() => void)[] = [];
+  private ended = false;
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      this.buffer += chunk;
+      for (let nl = this.buffer.indexOf("\n"); nl !== -1; nl = this.buffer.indexOf("\n")) {
+        const line = this.buffer.slice(0, nl).replace(/\r$/, "");
+        this.buffer = this.buffer.slice(nl + 1);
+        let parsed: Message | string = line;
+        try {
+          parsed = JSON.parse(line) as Message;
+        } catch {
+          // pong stays a string
+        }
+        this.received.push(parsed);
+      }
+      this.wake();
+    });
+    socket.on("close", () => {
+      this.ended = true;
+      this.wake();
+    });
+    socket.on("error", () => {
+      this.ended = true;
+      this.wake();
+    });
+  }
+
+  static async connect(host: string, port: number): Promise<TcpChatClient> {
+    const socket = tcpConnect({ host, port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    const client = new TcpChatClient(socket);
+    const welcome = (await client.next()) as Message;
+    if (typeof welcome.id !== "string") throw new Error(`expected a welcome, got ${JSON.stringify(welcome)}`);
+    client.id = welcome.id;
+    return client;
+  }
+
+  send(frame: string | Message): void {
+    this.socket.write(`${typeof frame === "string" ? frame : JSON.stringify(frame)}\n`);
+  }
+  sendRaw(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+  async request(frame: string | Message): Promise<Message> {
+    this.send(frame);
+    return (await this.next(isResponse)) as Message;
+  }
+  async next(match: (message: Message | string) => boolean = () => true, timeoutMs = 5000): Promise<Message | string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.cursor < this.received.length) {
+        const message = this.received[this.cursor++];
+        if (match(message)) return message;
+      }
+      if (this.ended) throw new Error("TCP connection closed while waiting");
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a line; got ${JSON.stringify(this.received.slice(-5))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+  async nextChat(match: (message: Message) => boolean = () => true, timeoutMs?: number): Promise<Message> {
+    return (await this.next((m) => isChat(m) && match(m), timeoutMs)) as Message;
+  }
+  async nothing(match: (message: Message | string) => boolean = () => true, windowMs = 300): Promise<void> {
+    const start = this.cursor;
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const hit = this.received.slice(start).find(match);
+    if (hit !== undefined) throw new Error(`expected nothing, got ${JSON.stringify(hit)}`);
+  }
+  isClosed(): boolean {
+    return this.ended;
+  }
+  waitClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    if (this.ended) return Promise.resolve({ code: 0, reason: "tcp" });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("TCP connection did not close")), timeoutMs);
+      this.socket.once("close", () => {
+        clearTimeout(timer);
+        resolve({ code: 0, reason: "tcp" });
+      });
+    });
+  }
+  /** Half-close: the client ends its side, as `nc` does at end of input. */
+  end(): void {
+    this.socket.end();
+  }
+  close(): void {
+    this.socket.end();
+    this.socket.destroySoon();
+  }
+  terminate(): void {
+    this.socket.destroy();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+// ---- the server API ----------------------------------------------------------------------------
+
+export interface ApiAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  text: string;
+}
+
+/** Calls the server API with the admin bearer (unless headers say otherwise) and parses the JSON. */
+export async function api(
+  worker: RunningWorker,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = { Authorization: `Bearer ${ADMIN_TOKEN}` },
+): Promise<ApiAnswer> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+  }
+  const response = await fetch(`${worker.url}${path}`, init);
+  const text = await response.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    parsed = { unparsable: text };
+  }
+  return { status: response.status, body: parsed, text };
+}
+
+export async function roomMembers(worker: RunningWorker, room: string): Promise<string[]> {
+  const answer = await api(worker, "GET", `/api/rooms/${encodeURIComponent(room)}`);
+  if (answer.status !== 200) throw new Error(`room status ${answer.status}: ${answer.text}`);
+  return answer.body.members as string[];
+}
+
+// ---- tokens ------------------------------------------------------------------------------------
+
+const secretKey = (secret: string) => new TextEncoder().encode(secret);
+
+export interface TokenClaims {
+  rooms?: unknown;
+  attributes?: unknown;
+  exp?: unknown;
+  [claim: string]: unknown;
+}
+
+/** A correctly signed HS256 token; `exp` defaults to an hour from now unless given (or `undefined` in claims). */
+export async function hs256Token(claims: TokenClaims, secret = TOKEN_SECRET): Promise<string> {
+  const payload: Record<string, unknown> = { exp: Math.floor(Date.now() / 1000) + 3600, ...claims };
+  if (Object.hasOwn(claims, "exp") && claims.exp === undefined) delete payload.exp;
+  return new SignJWT(payload as JWTPayload).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(secretKey(secret));
+}
+
+export async function hs512Token(claims: TokenClaims, secret = TOKEN_SECRET): Promise<string> {
+  return new SignJWT({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims } as JWTPayload)
+    .setProtectedHeader({ alg: "HS512", typ: "JWT" })
+    .sign(secretKey(secret));
+}
+
+export async function rs256Token(claims: TokenClaims): Promise<string> {
+  const { privateKey } = await generateKeyPair("RS256");
+  return new SignJWT({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims } as JWTPayload)
+    .setProtectedHeader({ alg: "RS256", typ: "JWT" })
+    .sign(privateKey);
+}
+
+const b64url = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+
+/** A hand-built JWT: any header, any payload, signed with HMAC-SHA256 over the usual input (or unsigned). */
+export function handBuiltToken(header: Record<string, unknown>, payload: Record<string, unknown>, sign: "hmac-sha256" | "none" = "hmac-sha256", secret = TOKEN_SECRET): string {
+  const input = `${b64url(header)}.${b64url(payload)}`;
+  if (sign === "none") return `${input}.`;
+  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+}
+
+export function hourFromNow(): number {
+  return Math.floor(Date.now() / 1000) + 3600;
+}
+
+// ---- waiting -----------------------------------------------------------------------------------
+
+/** Polls until check() returns true (no fixed sleeps in assertions); throws with the last detail. */
+export async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

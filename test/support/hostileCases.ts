@@ -1,0 +1,172 @@
+import type { Message } from "./wsClient.js";
+
+/**
+ * The hostile-input table (spec sections 3, 4, 7 and 10), shared by the WebSocket and the TCP
+ * gateway halves of test/e2e/hostile.test.ts. Each case is one request a hostile client sends in
+ * a room where an observer sits; the runner checks the answer, messageCount, that the connection
+ * still works, that the observer saw nothing odd and that the room kept its seq and members.
+ */
+export interface HostileCase {
+  name: string;
+  /** A text frame / line (objects are JSON-encoded), or raw bytes (binary frame / raw TCP bytes). */
+  frame: string | Message | Buffer;
+  /** Error codes accepted (usually one), or "OK". */
+  expect: readonly string[] | "OK";
+  /** For OK cases that broadcast: the message the observer must receive. */
+  broadcast?: unknown;
+  /** The requestId the response must carry (JSON cases). */
+  requestId?: unknown;
+  only?: "ws" | "tcp";
+}
+
+export const MAX = 65536;
+
+const code = (...codes: string[]) => codes;
+const BAD = code("bad_request");
+
+/** A JSON frame padded with spaces inside the message so that it is exactly `bytes` long. */
+export function jsonSayOfSize(bytes: number): { frame: string; message: string } {
+  const empty = JSON.stringify({ event: "say", message: "" });
+  const message = "x".repeat(bytes - Buffer.byteLength(empty));
+  return { frame: JSON.stringify({ event: "say", message }), message };
+}
+
+function deep(depth: number, open = "[", close = "]"): string {
+  return open.repeat(depth) + close.repeat(depth);
+}
+
+let rid = 0;
+/** A JSON request with a fresh requestId that the response must echo. */
+function j(body: Record<string, unknown>, name: string, expect: readonly string[] | "OK", extra: Partial<HostileCase> = {}): HostileCase {
+  rid += 1;
+  const requestId = `rid-${rid}`;
+  return { name, frame: { ...body, requestId }, expect, requestId, ...extra };
+}
+
+const MISSING = Symbol("missing");
+const WRONG_TYPES: [string, unknown][] = [
+  ["missing", MISSING],
+  ["a number", 5],
+  ["null", null],
+  ["true", true],
+  ["an array", ["lobby"]],
+  ["an object", { room: "lobby" }],
+  ["empty", ""],
+];
+
+function withField(base: Record<string, unknown>, field: string, value: unknown): Record<string, unknown> {
+  const body = { ...base };
+  if (value !== MISSING) body[field] = value;
+  return body;
+}
+
+export function hostileCases(): HostileCase[] {
+  const cases: HostileCase[] = [];
+  const add = (c: HostileCase) => cases.push(c);
+
+  // ---- sizes ----
+  add({ name: "line say of exactly MAX_MESSAGE_BYTES is allowed", frame: `say ${"x".repeat(MAX - 4)}`, expect: "OK", broadcast: "x".repeat(MAX - 4) });
+  add({ name: "line say of MAX_MESSAGE_BYTES + 1 is message_too_large", frame: `say ${"x".repeat(MAX - 3)}`, expect: code("message_too_large") });
+  {
+    const exact = jsonSayOfSize(MAX);
+    add({ name: "JSON say of exactly MAX_MESSAGE_BYTES is allowed", frame: exact.frame, expect: "OK", broadcast: exact.message });
+    add({ name: "JSON say of MAX_MESSAGE_BYTES + 1 is message_too_large", frame: jsonSayOfSize(MAX + 1).frame, expect: code("message_too_large") });
+  }
+  add({ name: "2-byte characters: exactly MAX bytes (fewer characters) is allowed", frame: `say ${"é".repeat((MAX - 4) / 2)}`, expect: "OK", broadcast: "é".repeat((MAX - 4) / 2) });
+  add({ name: "2-byte characters: MAX + 1 bytes (fewer than MAX characters) is message_too_large", frame: `say ${"é".repeat((MAX - 4) / 2)}x`, expect: code("message_too_large") });
+  add({ name: "4-byte characters (surrogate pairs): exactly MAX bytes is allowed", frame: `say ${"😀".repeat((MAX - 4) / 4)}`, expect: "OK", broadcast: "😀".repeat((MAX - 4) / 4) });
+  add({ name: "4-byte characters (surrogate pairs): MAX + 1 bytes is message_too_large", frame: `say ${"😀".repeat((MAX - 4) / 4)}x`, expect: code("message_too_large") });
+  add({ name: "a 512 KiB frame (below the 1 MiB hard cap) is message_too_large and the connection stays", frame: `say ${"y".repeat(512 * 1024)}`, expect: code("message_too_large") });
+  add({ name: "an oversize JSON frame with a requestId is message_too_large", frame: JSON.stringify({ event: "roomView", pad: "z".repeat(MAX), requestId: "big" }), expect: code("message_too_large") });
+
+  // ---- not JSON / not an object / no event ----
+  add({ name: "invalid JSON is bad_request", frame: '{"event":"say","message":', expect: BAD });
+  add({ name: "a lone { is bad_request", frame: "{", expect: BAD });
+  add({ name: "JSON with a trailing garbage is bad_request", frame: '{"event":"roomView"} x', expect: BAD });
+  add({ name: "JSON with a leading blank is still JSON form", frame: '   {"event":"roomView"}', expect: "OK" });
+  add({ name: "a JSON array is line form: unknown_verb", frame: '["say","hi"]', expect: code("unknown_verb") });
+  add({ name: "a JSON string is line form: unknown_verb", frame: '"say hi"', expect: code("unknown_verb") });
+  add({ name: "JSON null is line form: unknown_verb", frame: "null", expect: code("unknown_verb") });
+  add({ name: "a JSON number is line form: unknown_verb", frame: "12345", expect: code("unknown_verb") });
+  add({ name: "an object without event is bad_request", frame: "{}", expect: BAD });
+  for (const [label, value] of [["a number", 5], ["null", null], ["true", true], ["an array", ["say"]], ["an object", { verb: "say" }]] as [string, unknown][]) {
+    add(j({ event: value, message: "x" }, `"event" that is ${label} is bad_request (requestId echoed)`, BAD));
+  }
+  add({ name: "event hidden in __proto__ is not an event: bad_request", frame: '{"__proto__":{"event":"roomView"}}', expect: BAD });
+
+  // ---- deep nesting ----
+  add({ name: "deeply nested JSON message (depth 1000) is relayed intact", frame: `{"event":"say","message":${deep(1000)}}`, expect: "OK", broadcast: JSON.parse(deep(1000)) });
+  add({ name: "deeply nested JSON (depth 20000) in a room field is bad_request", frame: `{"event":"roomChange","room":${deep(20000)}}`, expect: BAD });
+  add({ name: "deeply nested JSON objects (depth 10000) without event is bad_request", frame: `${'{"a":'.repeat(10000)}1${"}".repeat(10000)}`, expect: BAD });
+  add({ name: "deeply nested line-form text is just text", frame: `say ${deep(5000)}`, expect: "OK", broadcast: deep(5000) });
+
+  // ---- unknown verbs (case-sensitive, no prototype lookups) ----
+  for (const verb of ["nope", "SAY", "Say", "roomchange", "__proto__", "constructor", "toString", "hasOwnProperty", "valueOf", "ping2", "PING"]) {
+    add({ name: `line verb ${JSON.stringify(verb)} is unknown_verb`, frame: `${verb} hello`, expect: code("unknown_verb") });
+  }
+  for (const verb of ["", "nope", "SAY", "__proto__", "constructor", "toString", "say ", " say"]) {
+    add(j({ event: verb, message: "x" }, `JSON event ${JSON.stringify(verb)} is unknown_verb`, code("unknown_verb")));
+  }
+  add({ name: "a blank-prefixed ping is a request, not the keep-alive: unknown_verb", frame: " ping", expect: code("unknown_verb") });
+
+  // ---- wrong types and missing fields, every verb ----
+  for (const verb of ["roomChange", "listenToRoom", "silenceRoom"]) {
+    for (const [label, value] of WRONG_TYPES) {
+      add(j(withField({ event: verb }, "room", value), `${verb}: "room" ${label} is bad_request`, BAD));
+    }
+    add(j({ event: verb, room: "not a room" }, `${verb}: an invalid room name is invalid_room`, code("invalid_room")));
+    add({ name: `line ${verb} with no room is bad_request`, frame: `${verb}`, expect: BAD });
+    add({ name: `line ${verb} with a blank room is bad_request`, frame: `${verb}    `, expect: BAD });
+  }
+  for (const [label, value] of WRONG_TYPES.filter(([label]) => !["missing", "null"].includes(label))) {
+    add(j({ event: "roomView", room: value }, `roomView: "room" ${label} is bad_request`, BAD));
+  }
+  for (const [label, value] of WRONG_TYPES) {
+    add(j(withField({ event: "paramAdd", value: "v" }, "key", value), `paramAdd: "key" ${label} is bad_request`, BAD));
+  }
+  for (const [label, value] of WRONG_TYPES.filter(([label]) => label !== "empty")) {
+    add(j(withField({ event: "paramAdd", key: "k" }, "value", value), `paramAdd: "value" ${label} is bad_request`, BAD));
+  }
+  for (const verb of ["paramDelete", "paramView"]) {
+    for (const [label, value] of WRONG_TYPES) {
+      add(j(withField({ event: verb }, "key", value), `${verb}: "key" ${label} is bad_request`, BAD));
+    }
+    add({ name: `line ${verb} with no key is bad_request`, frame: verb, expect: BAD });
+  }
+  for (const [label, value] of WRONG_TYPES) {
+    add(j(withField({ event: "auth" }, "token", value), `auth: "token" ${label} is refused`, code("bad_request", "invalid_token")));
+  }
+  add({ name: "line auth with no token is bad_request", frame: "auth   ", expect: BAD });
+  add(j({ event: "say" }, 'say: "message" missing is bad_request', BAD));
+  for (const [label, value] of [["an object", { a: 1 }], ["an array", ["id"]]] as [string, unknown][]) {
+    add(j({ event: "say", message: "x", roomMatchKey: value, roomMatchValue: "v" }, `say: "roomMatchKey" ${label} is bad_request`, BAD));
+    add(j({ event: "say", message: "x", roomMatchKey: "id", roomMatchValue: value }, `say: "roomMatchValue" ${label} is bad_request`, BAD));
+  }
+  add(j({ event: "say", message: null }, "say: a null message is allowed in JSON form", "OK", { broadcast: null }));
+  add(j({ event: "say", message: { nested: { list: [1, "two", null] } } }, "say: an object message is relayed as is", "OK", { broadcast: { nested: { list: [1, "two", null] } } }));
+  add({ name: "line say with no message is bad_request", frame: "say", expect: BAD });
+  add({ name: "line say with an empty message is bad_request", frame: "say ", expect: BAD });
+  add({ name: "line paramAdd with no value separator is bad_request", frame: "paramAdd lonelykey", expect: BAD });
+  add({ name: "line paramAdd with an empty key is bad_request", frame: "paramAdd =value", expect: BAD });
+  add({ name: "line paramAdd with nothing is bad_request", frame: "paramAdd", expect: BAD });
+  add(j({ event: "detailsView", junk: { deep: [1, 2, 3] } }, "unknown extra fields are ignored", "OK"));
+  add({ name: "a structured requestId is echoed on an error", frame: { event: "roomVieww", requestId: { nested: ["id"] } }, expect: code("unknown_verb"), requestId: { nested: ["id"] } });
+  add({ name: "a null requestId is echoed", frame: { event: "roomView", requestId: null }, expect: "OK", requestId: null });
+  add({ name: "a __proto__ member in a JSON say does not inject a filter", frame: '{"event":"say","message":"proto-say","__proto__":{"roomMatchKey":"id","roomMatchValue":"nobody"}}', expect: "OK", broadcast: "proto-say" });
+
+  // ---- room names ----
+  add({ name: "roomView of a 65-character room is invalid_room", frame: `roomView ${"a".repeat(65)}`, expect: code("invalid_room") });
+  for (const bad of ["a b", "a/b", "a#b", "a?b", "café", "a\tb", "a\u0000b", "😀", "a%20b", "a\\b", "<script>", "a,b", "a*"]) {
+    add(j({ event: "roomChange", room: bad }, `roomChange to ${JSON.stringify(bad)} is invalid_room`, code("invalid_room")));
+  }
+  add(j({ event: "listenToRoom", room: "x".repeat(65) }, "listenToRoom of a 65-character room is invalid_room", code("invalid_room")));
+
+  // ---- empty frames and binary (WebSocket only) ----
+  add({ name: "an empty text frame is bad_request", frame: "", expect: BAD, only: "ws" });
+  add({ name: "a whitespace-only text frame is bad_request", frame: "  \t  ", expect: BAD, only: "ws" });
+  add({ name: "a binary frame is bad_request", frame: Buffer.from("say hi"), expect: BAD, only: "ws" });
+  add({ name: "an empty binary frame is bad_request", frame: Buffer.alloc(0), expect: BAD, only: "ws" });
+  add({ name: "a browser sending the gateway's one-byte control frame gets bad_request", frame: Buffer.from([1]), expect: BAD, only: "ws" });
+
+  return cases;
+}
