@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, TcpClient, type RunningGateway } from "../support/gateway.js";
+import { startWorker, type RunningWorker } from "../support/worker.js";
+import { TestSocket } from "../support/wsClient.js";
+
+let worker: RunningWorker;
+let gateway: RunningGateway;
+const clients: { close(): void }[] = [];
+
+beforeAll(async () => {
+  worker = await startWorker();
+  gateway = await startGateway(worker.wsUrl);
+});
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await gateway?.close();
+  await worker?.dispose();
+});
+
+async function tcp() {
+  const joined = await TcpClient.connect(gateway.port);
+  clients.push({ close: () => joined.client.destroy() });
+  return joined;
+}
+
+async function ws(room?: string) {
+  const joined = await TestSocket.connect(`${worker.wsUrl}/connect${room ? `?room=${room}` : ""}`);
+  clients.push({ close: () => joined.socket.close() });
+  return joined;
+}
+
+let roomNumber = 0;
+const uniqueRoom = (name: string) => `${name}-${process.pid}-${++roomNumber}`;
+
+async function setAttributes(id: string, attributes: Record<string, string | null>) {
+  const response = await fetch(`${worker.url}/api/connections/${encodeURIComponent(id)}/attributes`, {
+    method: "PATCH",
+    headers: { Authorization: "Bearer dev-admin-token", "Content-Type": "application/json" },
+    body: JSON.stringify(attributes),
+  });
+  expect(response.status).toBe(200);
+}
+
+describe("gateway: the actionhero chat flow across TCP and WebSocket", () => {
+  it("starts TCP and WS clients in the default room, counted in roomView, and roomChange lowers the old count", async () => {
+    const a = await tcp();
+    const b = await ws();
+    expect(a.room).toBe("defaultRoom");
+    expect(b.room).toBe("defaultRoom");
+    const view = await a.client.request("roomView");
+    expect(view).toMatchObject({ context: "response", status: "OK", messageCount: 1 });
+    const data = view.data as { room: string; members: string[]; membersCount: number };
+    expect(data.room).toBe("defaultRoom");
+    expect(data.members).toEqual(expect.arrayContaining([a.id, b.id]));
+    const before = data.membersCount;
+
+    const room = uniqueRoom("flow");
+    const changed = await a.client.request(`roomChange ${room}`);
+    expect(changed).toMatchObject({ status: "OK", messageCount: 2, data: { room } });
+    const after = (await b.socket.request("roomView")).data as { members: string[]; membersCount: number };
+    expect(after.membersCount).toBe(before - 1);
+    expect(after.members).not.toContain(a.id);
+    const mine = (await a.client.request("roomView")).data as { room: string; members: string[]; membersCount: number };
+    expect(mine).toEqual({ room, members: [a.id], membersCount: 1 });
+  });
+
+  it("carries say both ways between TCP and WS, with join/leave notices and nothing leaking to other rooms", async () => {
+    const room = uniqueRoom("say");
+    const other = uniqueRoom("other");
+    const a = await tcp();
+    const outsider = await tcp();
+    expect((await outsider.client.request(`roomChange ${other}`)).status).toBe("OK");
+    expect((await a.client.request(`roomChange ${room}`)).status).toBe("OK");
+
+    const b = await ws(room);
+    const joined = await a.client.nextChat((m) => m.event === "join");
+    expect(joined).toMatchObject({ message: "I have entered the room", from: b.id, room });
+
+    expect(await a.client.request("say Hello World  with spaces")).toMatchObject({ status: "OK", data: { room } });
+    expect(await b.socket.nextChat()).toMatchObject({ message: "Hello World  with spaces", from: a.id, room });
+
+    expect((await b.socket.request({ event: "say", message: { any: ["json", 1] } })).status).toBe("OK");
+    expect(await a.client.nextChat()).toMatchObject({ message: { any: ["json", 1] }, from: b.id, room });
+
+    // JSON form over TCP too, with a requestId echoed.
+    const reply = await a.client.request(JSON.stringify({ event: "say", message: "json line", requestId: "r1" }));
+    expect(reply).toMatchObject({ status: "OK", requestId: "r1" });
+    expect(await b.socket.nextChat()).toMatchObject({ message: "json line", from: a.id });
+
+    b.socket.close();
+    const left = await a.client.nextChat((m) => m.event === "leave");
+    expect(left).toMatchObject({ message: "I have left the room", from: b.id, room });
+
+    await outsider.client.nothing((m) => typeof m === "object" && m.context === "user");
+  });
+
+  it("listenToRoom receives a room's broadcasts without joining it; silenceRoom stops them", async () => {
+    const room = uniqueRoom("listen");
+    const speaker = await ws(room);
+    const listener = await tcp();
+    expect(await listener.client.request(`listenToRoom ${room}`)).toMatchObject({ status: "OK", data: { room } });
+    const view = (await speaker.socket.request("roomView")).data as { members: string[] };
+    expect(view.members).not.toContain(listener.id);
+
+    expect((await speaker.socket.request("say first")).status).toBe("OK");
+    expect(await listener.client.nextChat()).toMatchObject({ message: "first", room, from: speaker.id });
+
+    expect(await listener.client.request(`silenceRoom ${room}`)).toMatchObject({ status: "OK" });
+    expect((await speaker.socket.request("say second")).status).toBe("OK");
+    await listener.client.nothing((m) => typeof m === "object" && m.context === "user");
+    expect(await listener.client.request(`silenceRoom ${room}`)).toMatchObject({ status: "error", code: "not_listening" });
+  });
+
+  it("filters by server attributes set through the API (a TCP sender, TCP and WS recipients)", async () => {
+    const room = uniqueRoom("filter");
+    const sender = await tcp();
+    const teamA = await tcp();
+    const teamB = await ws(room);
+    for (const c of [sender, teamA]) expect((await c.client.request(`roomChange ${room}`)).status).toBe("OK");
+    await setAttributes(teamA.id, { team: "team_a" });
+    await setAttributes(teamB.id, { team: "team_b" });
+    // A client cannot make itself team_a with a param.
+    expect((await sender.client.request("paramAdd team=team_a")).status).toBe("OK");
+    expect((await sender.client.request("paramAdd roomMatchKey=team")).status).toBe("OK");
+    expect((await sender.client.request("paramAdd roomMatchValue=team_a")).status).toBe("OK");
+    expect((await sender.client.request("say for team a")).status).toBe("OK");
+    expect(await teamA.client.nextChat((m) => m.message === "for team a")).toMatchObject({ from: sender.id });
+    await teamB.socket.nothing((m) => typeof m === "object" && m.message === "for team a");
+
+    // WS sender targeting the TCP client by id.
+    const reply = await teamB.socket.request({ event: "say", message: "just you", roomMatchKey: "id", roomMatchValue: teamA.id });
+    expect(reply.status).toBe("OK");
+    expect(await teamA.client.nextChat((m) => m.message === "just you")).toMatchObject({ from: teamB.id });
+    await sender.client.nothing((m) => typeof m === "object" && m.message === "just you");
+  });
+
+  it("answers requests in order with messageCount, errors included, and ping with pong", async () => {
+    const a = await tcp();
+    a.client.write("paramAdd k=v\nnoSuchVerb\nping\nparamView k\n");
+    const first = await a.client.nextResponse();
+    const second = await a.client.nextResponse();
+    const third = await a.client.nextResponse();
+    expect(first).toMatchObject({ status: "OK", messageCount: 1 });
+    expect(second).toMatchObject({ status: "error", code: "unknown_verb", messageCount: 2 });
+    expect(third).toMatchObject({ status: "OK", messageCount: 3, data: "v" });
+    expect(await a.client.seen((m) => m === "pong")).toBe("pong");
+    expect(a.client.raw).toContain("\npong\n");
+  });
+
+  it("shows the TCP client's address as remoteIP, and ignores a forged header from a plain WebSocket", async () => {
+    const a = await tcp();
+    const details = await a.client.request("detailsView");
+    expect(details.data).toMatchObject({ id: a.id, room: "defaultRoom", remoteIP: "127.0.0.1", messageCount: 1 });
+
+    const forged = await TestSocket.connect(`${worker.wsUrl}/connect`, { "X-Edgechat-Client-IP": "203.0.113.7" });
+    clients.push({ close: () => forged.socket.close() });
+    const forgedDetails = (await forged.socket.request("detailsView")).data as { remoteIP: string };
+    expect(forgedDetails.remoteIP).not.toBe("203.0.113.7");
+
+    const wrongSecret = await TestSocket.connect(`${worker.wsUrl}/connect`, {
+      "X-Edgechat-Client-IP": "203.0.113.8",
+      "X-Edgechat-Gateway-Secret": "not-the-secret",
+    });
+    clients.push({ close: () => wrongSecret.socket.close() });
+    expect(((await wrongSecret.socket.request("detailsView")).data as { remoteIP: string }).remoteIP).not.toBe("203.0.113.8");
+  });
+
+  it("logs one line per connect and disconnect with the client address", async () => {
+    const a = await tcp();
+    const port = a.client.socket.localPort;
+    await gateway.waitForLog(new RegExp(`^connect 127\\.0\\.0\\.1:${port}$`));
+    a.client.destroy();
+    await gateway.waitForLog(new RegExp(`^disconnect 127\\.0\\.0\\.1:${port} `));
+    expect(gateway.logs.filter((line) => line.includes(`:${port}`))).toHaveLength(2);
+  });
+});

@@ -1,0 +1,277 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { connect, type Socket } from "node:net";
+import { StringDecoder } from "node:string_decoder";
+import { build } from "esbuild";
+import { createGateway, type Gateway, type GatewayOptions } from "../../src/gateway/index.js";
+import { exampleDevVars } from "./devVars.js";
+
+export type Message = Record<string, unknown>;
+
+export interface RunningGateway {
+  gateway: Gateway;
+  port: number;
+  /** Every log line so far (connect, disconnect, too slow, ...). */
+  logs: string[];
+  /** Waits for a log line (already logged or still to come) that matches. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The gateway in-process on a free loopback port, in front of `upstream` (a Worker's ws:// URL). */
+export async function startGateway(upstream: string, options: Partial<GatewayOptions> = {}): Promise<RunningGateway> {
+  const logs: string[] = [];
+  const listeners = new Set<() => void>();
+  const gateway = await createGateway({
+    upstream,
+    port: 0,
+    host: "127.0.0.1",
+    gatewaySecret: exampleDevVars().GATEWAY_SECRET,
+    log: (line) => {
+      logs.push(line);
+      for (const wake of [...listeners]) wake();
+    },
+    ...options,
+  });
+  return {
+    gateway,
+    port: gateway.address.port,
+    logs,
+    waitForLog(pattern, timeoutMs = 10_000) {
+      const found = logs.find((line) => pattern.test(line));
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`no log line matching ${pattern}; got ${JSON.stringify(logs.slice(-5))}`));
+        }, timeoutMs);
+        const check = () => {
+          const line = logs.find((entry) => pattern.test(entry));
+          if (!line) return;
+          clearTimeout(timer);
+          listeners.delete(check);
+          resolve(line);
+        };
+        listeners.add(check);
+      });
+    },
+    close: () => gateway.close(),
+  };
+}
+
+/**
+ * A raw TCP line client (what nc is): every line the gateway sends is kept in order, and tests
+ * wait for the next one that matches instead of sleeping.
+ */
+export class TcpClient {
+  readonly received: (Message | string)[] = [];
+  /** Every byte received, as text, for exact checks. */
+  raw = "";
+  ended = false;
+  closed = false;
+  private cursor = 0;
+  private partial = "";
+  private readonly decoder = new StringDecoder("utf8");
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly socket: Socket) {
+    socket.on("data", (chunk: Buffer) => this.onData(this.decoder.write(chunk)));
+    socket.on("end", () => {
+      this.ended = true;
+      this.wake();
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      this.closed = true;
+      this.wake();
+    });
+  }
+
+  static open(port: number, host = "127.0.0.1"): Promise<TcpClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port, host, allowHalfOpen: true }, () => {
+        socket.off("error", reject);
+        resolve(new TcpClient(socket));
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  /** Connects and waits for the welcome. */
+  static async connect(port: number): Promise<{ client: TcpClient; id: string; room: string }> {
+    const client = await TcpClient.open(port);
+    const welcome = (await client.next()) as Message;
+    if (typeof welcome.id !== "string") throw new Error(`expected a welcome, got ${JSON.stringify(welcome)}`);
+    return { client, id: welcome.id, room: welcome.room as string };
+  }
+
+  /** Writes bytes exactly as given. */
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Writes one line (adds `\n`). */
+  line(text: string): void {
+    this.socket.write(`${text}\n`);
+  }
+
+  /** Sends one line and returns the next response. */
+  async request(text: string): Promise<Message> {
+    this.line(text);
+    return this.nextResponse();
+  }
+
+  async nextResponse(timeoutMs?: number): Promise<Message> {
+    return (await this.next((m) => typeof m === "object" && m.context === "response", timeoutMs)) as Message;
+  }
+
+  async nextChat(match: (message: Message) => boolean = () => true, timeoutMs?: number): Promise<Message> {
+    return (await this.next((m) => typeof m === "object" && m.context === "user" && match(m), timeoutMs)) as Message;
+  }
+
+  /** The next line (after those already taken) that matches, waiting up to timeoutMs. */
+  async next(match: (message: Message | string) => boolean = () => true, timeoutMs = 5000): Promise<Message | string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.cursor < this.received.length) {
+        const message = this.received[this.cursor++];
+        if (match(message)) return message;
+      }
+      if (this.ended || this.closed) throw new Error(`connection ended while waiting; last lines ${JSON.stringify(this.received.slice(-5))}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a line; got ${JSON.stringify(this.received.slice(-5))}`);
+      await this.waitForActivity(left);
+    }
+  }
+
+  /** Waits for a line anywhere in what was received (taken or not) that matches; does not move the cursor. */
+  async seen(match: (message: Message | string) => boolean, timeoutMs = 5000): Promise<Message | string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.received.find(match);
+      if (hit !== undefined) return hit;
+      if (this.ended || this.closed) throw new Error(`connection ended while waiting; last lines ${JSON.stringify(this.received.slice(-5))}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a line; got ${JSON.stringify(this.received.slice(-5))}`);
+      await this.waitForActivity(left);
+    }
+  }
+
+  /** Asserts nothing matching arrives within the window. */
+  async nothing(match: (message: Message | string) => boolean = () => true, windowMs = 300): Promise<void> {
+    const start = this.cursor;
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const hit = this.received.slice(start).find(match);
+    if (hit !== undefined) throw new Error(`expected nothing, got ${JSON.stringify(hit)}`);
+  }
+
+  /** Waits until the gateway ends the connection; returns every line received from now on. */
+  async waitEnded(timeoutMs = 5000): Promise<(Message | string)[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.ended && !this.closed) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`connection not ended; last lines ${JSON.stringify(this.received.slice(-5))}`);
+      await this.waitForActivity(left);
+    }
+    const rest = this.received.slice(this.cursor);
+    this.cursor = this.received.length;
+    return rest;
+  }
+
+  /** Half-close: no more lines from us, but keep reading. */
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(text: string): void {
+    this.raw += text;
+    const lines = (this.partial + text).split("\n");
+    this.partial = lines.pop() ?? "";
+    for (const line of lines) {
+      let parsed: Message | string = line;
+      try {
+        parsed = JSON.parse(line) as Message;
+      } catch {
+        // pong stays a string
+      }
+      this.received.push(parsed);
+    }
+    this.wake();
+  }
+
+  private waitForActivity(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  port: number;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (or signal) once the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+let gatewayBundle: Promise<void> | undefined;
+
+/** Builds dist/gateway.mjs the way scripts/build.mjs does (only the gateway part), once per test process. */
+export function buildGatewayBundle(): Promise<void> {
+  gatewayBundle ??= build({
+    entryPoints: ["src/gateway/cli.ts"],
+    outfile: "dist/gateway.mjs",
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    bundle: true,
+    packages: "external",
+    logLevel: "warning",
+  }).then(() => undefined);
+  return gatewayBundle;
+}
+
+/** Runs the real CLI (`bin/edgechat-gateway.mjs`) as a child process on a free port. */
+export async function spawnGatewayProcess(upstream: string, args: string[] = [], env: Record<string, string> = {}): Promise<GatewayProcess> {
+  await buildGatewayBundle();
+  const child = spawn(process.execPath, ["bin/edgechat-gateway.mjs", "--port", "0", "--upstream", upstream, ...args], {
+    env: { ...process.env, GATEWAY_SECRET: exampleDevVars().GATEWAY_SECRET, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${output}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on tcp:\/\/[^\s]+:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code} before listening: ${output}`));
+    });
+  });
+  return { child, port, output: () => output, exited };
+}
