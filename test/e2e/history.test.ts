@@ -153,3 +153,27 @@ describe("history and recovery", () => {
     for (const s of sockets) s.close();
   });
 });
+
+describe("history across hibernation", () => {
+  it("replays, serves history and lists rooms the same after the room object has idled out", async () => {
+    const { socket: speaker } = await connect("room=sleepy");
+    const { socket: member } = await connect("room=sleepy");
+    const seqs = await sayMany(speaker, 5, "before");
+    await member.nextChat((m) => m.message === "before5");
+    // Local workerd hibernates an idle room after ~10 s; the sockets stay open meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    const { socket: late } = await connect(`room=sleepy&since=${seqs[2]}`);
+    expect((await late.nextChat()).message).toBe("before4");
+    expect((await late.nextChat()).message).toBe("before5");
+    speaker.send("say after");
+    const live = await member.nextChat((m) => m.message === "after");
+    expect(live.seq).toBe(seqs[4] + 2); // + the late joiner's notice: the counter survived
+    const history = (await member.request("history 3")).data as { messages: Message[] };
+    expect(history.messages.map((m) => m.message)).toEqual(["before5", "I have entered the room", "after"]);
+    const view = (await member.request("roomView")).data as { membersCount: number };
+    expect(view.membersCount).toBe(3);
+    const rooms = (await (await fetch(`${worker.url}/api/rooms`, { headers: ADMIN })).json()) as { rooms: { room: string }[] };
+    expect(rooms.rooms.map((r) => r.room)).toContain("sleepy");
+    for (const s of [speaker, member, late]) s.close();
+  }, 30_000);
+});
