@@ -158,9 +158,7 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
     if (typeof frame !== "string") {
       const oversizeLine =
         connection.state.viaGateway && frame.byteLength === 1 && new Uint8Array(frame)[0] === GATEWAY_CONTROL.oversizeLine;
-      if (oversizeLine || frame.byteLength > maxMessageBytes) {
-        return { ok: false, error: tooLarge(maxMessageBytes) };
-      }
+      if (oversizeLine) return { ok: false, error: tooLarge(maxMessageBytes) };
       return { ok: false, error: new ProtocolError("bad_request", "binary frames are not supported: send text") };
     }
     // Three bytes per UTF-16 unit is the most a string can take, so short frames skip the count.
