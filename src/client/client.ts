@@ -272,10 +272,17 @@ export class EdgechatClient extends Emitter<ClientEvents> {
         this.emit("welcome", incoming.message);
         link.welcome.resolve(incoming.message);
         return;
-      case "response":
-        if (typeof incoming.message.requestId === "string") link.inFlight.delete(incoming.message.requestId);
-        this.pending.settle(incoming.message);
+      case "response": {
+        // Responses come in request order. One without a requestId (a frame the server could not
+        // parse, such as an oversize one) answers the oldest request still waiting on this socket.
+        const response = incoming.message;
+        let requestId = typeof response.requestId === "string" ? response.requestId : undefined;
+        if (requestId === undefined) requestId = link.inFlight.values().next().value;
+        if (requestId === undefined) return;
+        link.inFlight.delete(requestId);
+        this.pending.settle({ ...response, requestId });
         return;
+      }
       case "chat":
         this.onChat(incoming.message);
         return;
