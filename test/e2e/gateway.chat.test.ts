@@ -167,7 +167,7 @@ describe("gateway: the actionhero chat flow across TCP and WebSocket", () => {
 
   it("logs one line per connect and disconnect with the client address", async () => {
     const a = await tcp();
-    const port = a.client.socket.localPort;
+    const port = a.client.localPort;
     await gateway.waitForLog(new RegExp(`^connect 127\\.0\\.0\\.1:${port}$`));
     a.client.destroy();
     await gateway.waitForLog(new RegExp(`^disconnect 127\\.0\\.0\\.1:${port} `));

@@ -73,10 +73,16 @@ export class TcpClient {
   private readonly decoder = new StringDecoder("utf8");
   private waiters: (() => void)[] = [];
 
+  /** Our end's port: the gateway logs the client as 127.0.0.1:<localPort>. */
+  readonly localPort: number;
+
   private constructor(readonly socket: Socket) {
+    this.localPort = socket.localPort ?? 0;
     socket.on("data", (chunk: Buffer) => this.onData(this.decoder.write(chunk)));
     socket.on("end", () => {
+      // Like nc: when the gateway ends, we are done too.
       this.ended = true;
+      socket.end();
       this.wake();
     });
     socket.on("error", () => {});

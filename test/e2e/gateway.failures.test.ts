@@ -1,0 +1,169 @@
+import { createServer, type AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnGatewayProcess, startGateway, TcpClient, type RunningGateway } from "../support/gateway.js";
+import { startWorker, type RunningWorker } from "../support/worker.js";
+import { TestSocket } from "../support/wsClient.js";
+
+let worker: RunningWorker;
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  worker = await startWorker();
+});
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await worker?.dispose();
+});
+
+async function gatewayFor(upstream: string, options: Parameters<typeof startGateway>[1] = {}): Promise<RunningGateway> {
+  const gateway = await startGateway(upstream, options);
+  cleanups.push(() => gateway.close());
+  return gateway;
+}
+
+async function tcp(port: number) {
+  const joined = await TcpClient.connect(port);
+  cleanups.push(() => joined.client.destroy());
+  return joined;
+}
+
+async function ws(room: string) {
+  const joined = await TestSocket.connect(`${worker.wsUrl}/connect?room=${room}`);
+  cleanups.push(() => joined.socket.close());
+  return joined;
+}
+
+const isGoodbye = (m: unknown) => typeof m === "object" && m !== null && (m as Record<string, unknown>).status === "Bye!";
+
+async function broadcast(room: string, message: unknown) {
+  const response = await fetch(`${worker.url}/api/rooms/${room}/broadcast`, {
+    method: "POST",
+    headers: { Authorization: "Bearer dev-admin-token", "Content-Type": "application/json" },
+    body: JSON.stringify({ message }),
+  });
+  expect(response.status).toBe(200);
+}
+
+describe("gateway failures and limits", () => {
+  it("drops a client that does not read as too slow, while another client of the same room keeps receiving", async () => {
+    const gateway = await gatewayFor(worker.wsUrl, { maxBufferBytes: 128 * 1024, maxStallMs: 3_000, closeGraceMs: 15_000 });
+    const room = `slow-${process.pid}`;
+    const slow = await tcp(gateway.port);
+    const fast = await tcp(gateway.port);
+    for (const c of [slow, fast]) expect((await c.client.request(`roomChange ${room}`)).status).toBe("OK");
+
+    slow.client.socket.pause(); // stops reading: the kernel buffers fill, then the gateway's
+    const big = "b".repeat(700_000);
+    let sent = 0;
+    while (!gateway.logs.some((line) => line.startsWith("too slow:"))) {
+      expect(sent).toBeLessThan(60); // ~40 MB: far past any kernel buffer
+      await broadcast(room, { n: sent, big });
+      // The reader in the same room and the same gateway gets every broadcast meanwhile.
+      const got = await fast.client.nextChat((m) => (m.message as { n?: number }).n === sent, 10_000);
+      expect(got.room).toBe(room);
+      sent++;
+    }
+    const tooSlow = await gateway.waitForLog(new RegExp(`^too slow: 127\\.0\\.0\\.1:${slow.client.localPort} `));
+    expect(tooSlow).toBeTruthy();
+
+    // The room sees it leave at once, and the other client still gets new messages.
+    expect(await fast.client.nextChat((m) => m.event === "leave" && m.from === slow.id)).toMatchObject({ room });
+    await broadcast(room, "after");
+    expect(await fast.client.nextChat((m) => m.message === "after")).toMatchObject({ room });
+
+    // When the slow client reads again it finds the goodbye at the end of what it was sent.
+    slow.client.socket.resume();
+    const rest = await slow.client.waitEnded(15_000);
+    expect(rest.at(-1)).toEqual({ context: "api", status: "Bye!", reason: "too slow" });
+    expect(rest.filter(isGoodbye)).toHaveLength(1);
+    expect(rest.some((m) => typeof m === "object" && m.message === "after")).toBe(false);
+  });
+
+  it("closes the upstream at once when a TCP client goes: the room sees the leave", async () => {
+    const gateway = await gatewayFor(worker.wsUrl);
+    const room = `gone-${process.pid}`;
+    const peer = await ws(room);
+    const a = await tcp(gateway.port);
+    expect((await a.client.request(`roomChange ${room}`)).status).toBe("OK");
+    await peer.socket.nextChat((m) => m.event === "join" && m.from === a.id);
+    a.client.destroy();
+    expect(await peer.socket.nextChat((m) => m.event === "leave")).toMatchObject({ from: a.id, room });
+    const view = (await peer.socket.request("roomView")).data as { members: string[] };
+    expect(view.members).toEqual([peer.id]);
+  });
+
+  it("says goodbye and closes when the Worker goes away", async () => {
+    const doomed = await startWorker();
+    const gateway = await gatewayFor(doomed.wsUrl);
+    const a = await tcp(gateway.port);
+    expect((await a.client.request("roomView")).status).toBe("OK");
+    await doomed.dispose();
+    const rest = await a.client.waitEnded(10_000);
+    expect(rest.filter(isGoodbye)).toEqual([{ context: "api", status: "Bye!", reason: "connection to server lost" }]);
+    expect(a.client.ended || a.client.closed).toBe(true);
+  });
+
+  it("says goodbye and closes when the Worker cannot be reached", async () => {
+    const unused = createServer();
+    await new Promise<void>((resolve) => unused.listen(0, "127.0.0.1", resolve));
+    const port = (unused.address() as AddressInfo).port;
+    await new Promise((resolve) => unused.close(resolve));
+    const gateway = await gatewayFor(`ws://127.0.0.1:${port}`);
+    const client = await TcpClient.open(gateway.port);
+    cleanups.push(() => client.destroy());
+    client.line("roomView");
+    const rest = await client.waitEnded(10_000);
+    expect(rest).toEqual([{ context: "api", status: "Bye!", reason: "server unavailable" }]);
+  });
+
+  it("lets two gateways serve the same room (no state in the gateway)", async () => {
+    const one = await gatewayFor(worker.wsUrl);
+    const two = await gatewayFor(worker.wsUrl);
+    expect(one.port).not.toBe(two.port);
+    const room = `shared-${process.pid}`;
+    const a = await tcp(one.port);
+    const b = await tcp(two.port);
+    expect((await a.client.request(`roomChange ${room}`)).status).toBe("OK");
+    expect((await b.client.request(`roomChange ${room}`)).status).toBe("OK");
+    expect(await a.client.nextChat((m) => m.event === "join")).toMatchObject({ from: b.id });
+    expect((await a.client.request("say from gateway one")).status).toBe("OK");
+    expect(await b.client.nextChat()).toMatchObject({ message: "from gateway one", from: a.id, room });
+    expect((await b.client.request("say from gateway two")).status).toBe("OK");
+    expect(await a.client.nextChat((m) => m.message === "from gateway two")).toMatchObject({ from: b.id });
+    expect((await a.client.request("roomView")).data).toMatchObject({ membersCount: 2 });
+  });
+
+  it("says 'server shutting down' to every client when the gateway closes", async () => {
+    const gateway = await startGateway(worker.wsUrl);
+    const room = `shutdown-${process.pid}`;
+    const peer = await ws(room);
+    const a = await tcp(gateway.port);
+    const b = await tcp(gateway.port);
+    expect((await a.client.request(`roomChange ${room}`)).status).toBe("OK");
+    await gateway.close();
+    for (const client of [a.client, b.client]) {
+      expect((await client.waitEnded()).filter(isGoodbye)).toEqual([{ context: "api", status: "Bye!", reason: "server shutting down" }]);
+    }
+    expect(await peer.socket.nextChat((m) => m.event === "leave")).toMatchObject({ from: a.id });
+    expect(gateway.gateway.clientCount).toBe(0);
+  });
+
+  it("on SIGTERM the real gateway process says goodbye to every client and exits within a few seconds", async () => {
+    const child = await spawnGatewayProcess(worker.wsUrl);
+    cleanups.push(() => child.child.kill("SIGKILL"));
+    const a = await tcp(child.port);
+    const b = await tcp(child.port);
+    expect((await a.client.request("detailsView")).data).toMatchObject({ remoteIP: "127.0.0.1" });
+    const started = Date.now();
+    child.child.kill("SIGTERM");
+    for (const client of [a.client, b.client]) {
+      expect((await client.waitEnded()).filter(isGoodbye)).toEqual([{ context: "api", status: "Bye!", reason: "server shutting down" }]);
+    }
+    const exit = await child.exited;
+    expect(exit.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const output = child.output();
+    expect(output).toContain(`connect 127.0.0.1:${a.client.localPort}`);
+    expect(output).toContain(`disconnect 127.0.0.1:${b.client.localPort}`);
+  });
+});
