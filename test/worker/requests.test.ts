@@ -157,6 +157,16 @@ describe("responses, messageCount and requestId", () => {
     expect(responses[9].data).toMatchObject({ room: home, listening: [other], params: { a: "1" }, messageCount: 10 });
     expect(responses[11].data).toMatchObject({ room: home, members: [client.id], membersCount: 1 });
   });
+  it("answers a burst in request order also after the connection moved to a room in another object", async () => {
+    const client = await connect(uniqueRoom("order-moved-home"));
+    await client.ok(`roomChange ${uniqueRoom("order-moved-away")}`);
+    // Fast requests that touch no other object: any reordering comes from how frames are taken in.
+    for (let n = 0; n < 30; n++) client.send({ event: "paramView", key: "k", requestId: n });
+    const responses: Frame[] = [];
+    for (let n = 0; n < 30; n++) responses.push(await client.response());
+    expect(responses.map((response) => response.requestId)).toEqual(Array.from({ length: 30 }, (_, n) => n));
+    expect(responses.map((response) => response.messageCount)).toEqual(Array.from({ length: 30 }, (_, n) => n + 2));
+  });
 });
 
 describe("every verb, line form and JSON form", () => {
