@@ -4,7 +4,7 @@ import { GATEWAY_CONTROL, GOODBYE_REASONS, goodbye } from "../protocol/index.js"
 import { clientAddress, type GatewayConfig } from "./config.js";
 import { LineSplitter } from "./lineSplitter.js";
 import { TelnetFilter } from "./telnet.js";
-import { isAnswer, isGoodbye, openUpstream } from "./upstream.js";
+import { goodbyeReason, isAnswer, isGoodbye, openUpstream } from "./upstream.js";
 
 const NEWLINE = Buffer.from("\n");
 const OVERSIZE_FRAME = Buffer.from([GATEWAY_CONTROL.oversizeLine]);
@@ -144,7 +144,10 @@ export class ClientSession {
   private onUpstreamMessage(frame: Buffer, isBinary: boolean): void {
     if (this.finished || isBinary) return;
     if (isAnswer(frame)) this.outstanding--;
-    if (isGoodbye(frame)) this.goodbyeSent = true;
+    if (isGoodbye(frame)) {
+      this.goodbyeSent = true;
+      this.why = goodbyeReason(frame) ?? "server said goodbye";
+    }
     this.write(frame);
     if (!this.finished) this.finishIfAnswered();
   }
@@ -180,7 +183,7 @@ export class ClientSession {
   private onUpstreamClose(): void {
     if (this.finished) return;
     const reason = this.upstreamOpened ? GATEWAY_GOODBYE_REASONS.upstreamLost : GATEWAY_GOODBYE_REASONS.upstreamUnavailable;
-    this.finish(reason, this.goodbyeSent ? "server closed" : reason, 1000);
+    this.finish(reason, this.goodbyeSent ? this.why : reason, 1000);
   }
 
   // ---- ending -------------------------------------------------------------------------------

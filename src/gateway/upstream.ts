@@ -29,3 +29,13 @@ export function isAnswer(frame: Buffer): boolean {
 export function isGoodbye(frame: Buffer): boolean {
   return startsWith(frame, GOODBYE_PREFIX);
 }
+
+/** The reason of a goodbye frame (for the log), if it parses. */
+export function goodbyeReason(frame: Buffer): string | undefined {
+  try {
+    const reason = (JSON.parse(frame.toString("utf8")) as { reason?: unknown }).reason;
+    return typeof reason === "string" ? reason : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,152 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { TcpClient } from "../support/gateway.js";
+import { TestSocket } from "../support/wsClient.js";
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Every process below `pid`, read from /proc (Linux). */
+function descendants(pid: number): { pid: number; command: string }[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: { pid: number; command: string }[] = [];
+  const stack = [...(children.get(pid) ?? [])];
+  while (stack.length > 0) {
+    const child = stack.pop()!;
+    let command = "";
+    try {
+      command = readFileSync(`/proc/${child}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+    } catch {
+      continue;
+    }
+    found.push({ pid: child, command });
+    stack.push(...(children.get(child) ?? []));
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+let start: ChildProcess | undefined;
+let tree: { pid: number; command: string }[] = [];
+const scratch = mkdtempSync(join(tmpdir(), "edgechat-start-"));
+
+afterAll(() => {
+  // Only if the test failed half-way: never leave a workerd behind.
+  for (const { pid } of tree) if (alive(pid)) process.kill(pid, "SIGKILL");
+  if (start?.pid && alive(start.pid)) start.kill("SIGKILL");
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe("npm start (scripts/start.mjs)", () => {
+  it("runs the Worker and the gateway together, and SIGTERM stops both without orphaning workerd", { timeout: 180_000 }, async () => {
+    const port = await freePort();
+    const gatewayPort = await freePort();
+    // Settings are handed to wrangler with --env-file; a file of our own proves the Worker and the
+    // gateway both read it (the default is .dev.vars, else .dev.vars.example).
+    const settingsFile = join(scratch, "test.dev.vars");
+    writeFileSync(
+      settingsFile,
+      readFileSync(".dev.vars.example", "utf8")
+        .replace(/^WELCOME_MESSAGE=.*$/m, "WELCOME_MESSAGE=Hi from the start test")
+        .replace(/^GATEWAY_SECRET=.*$/m, "GATEWAY_SECRET=start-test-secret"),
+    );
+    let output = "";
+    start = spawn(process.execPath, ["scripts/start.mjs"], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DEV_VARS_FILE: settingsFile,
+        GATEWAY_PORT: String(gatewayPort),
+        PERSIST_TO: join(scratch, "state"),
+        XDG_CONFIG_HOME: join(scratch, "config"),
+        WRANGLER_LOG_PATH: join(scratch, "logs"),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    start.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    start.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      start!.once("exit", (code, signal) => resolve({ code, signal })),
+    );
+
+    await waitFor(() => output.includes("Ctrl-C to stop") || start!.exitCode !== null, 150_000, `start-up; output: ${output}`);
+    expect(start.exitCode, output).toBeNull();
+    expect(output).toContain(`http://127.0.0.1:${port}`);
+    expect(output).toContain(`tcp://127.0.0.1:${gatewayPort}`);
+
+    tree = descendants(start.pid!);
+    const workerds = tree.filter((p) => /\bworkerd\b/.test(p.command) && /\bserve\b/.test(p.command));
+    expect(workerds.length, JSON.stringify(tree)).toBeGreaterThan(0);
+
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(await health.json()).toEqual({ ok: true });
+
+    const room = `start-${process.pid}`;
+    const tcp = await TcpClient.connect(gatewayPort);
+    expect(tcp.room).toBe("defaultRoom");
+    expect(tcp.client.received[0]).toMatchObject({ welcome: "Hi from the start test" });
+    // The gateway got GATEWAY_SECRET from the same settings as the Worker: the address is trusted.
+    expect((await tcp.client.request("detailsView")).data).toMatchObject({ remoteIP: "127.0.0.1" });
+    expect((await tcp.client.request(`roomChange ${room}`)).status).toBe("OK");
+    const ws = await TestSocket.connect(`ws://127.0.0.1:${port}/connect?room=${room}`);
+    expect((await tcp.client.request("say over tcp")).status).toBe("OK");
+    expect(await ws.socket.nextChat((m) => m.message === "over tcp")).toMatchObject({ from: tcp.id, room });
+    expect((await ws.socket.request("say over ws")).status).toBe("OK");
+    expect(await tcp.client.nextChat((m) => m.message === "over ws")).toMatchObject({ from: ws.id, room });
+
+    start.kill("SIGTERM");
+    const rest = await tcp.client.waitEnded(15_000);
+    expect(rest.filter((m) => typeof m === "object" && m.status === "Bye!")).toEqual([
+      { context: "api", status: "Bye!", reason: "server shutting down" },
+    ]);
+    await ws.socket.waitClosed(20_000);
+    const exit = await exited;
+    expect(exit, output).toEqual({ code: 0, signal: null });
+    await waitFor(() => tree.every(({ pid }) => !alive(pid)), 10_000, `processes still running: ${JSON.stringify(tree.filter(({ pid }) => alive(pid)))}`);
+    // And no workerd anywhere still serves our port.
+    let workerdLeft = "";
+    try {
+      workerdLeft = execFileSync("pgrep", ["-a", "workerd"], { encoding: "utf8" });
+    } catch {
+      // pgrep exits 1 when nothing matches
+    }
+    expect(workerdLeft).not.toContain(`127.0.0.1:${port} `);
+  });
+});
