@@ -1,0 +1,99 @@
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { build, type BuildOptions } from "esbuild";
+import { chromium, type Browser } from "playwright-core";
+
+/** Debian's Chromium; playwright-core never downloads a browser. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
+  });
+}
+
+const browserBundle: BuildOptions = {
+  platform: "browser",
+  target: "es2022",
+  format: "esm",
+  bundle: true,
+  minify: true,
+  sourcemap: true,
+  logLevel: "warning",
+};
+
+let built: Promise<void> | undefined;
+
+/**
+ * Builds the two browser bundles the demo page loads, with the options scripts/build.mjs uses
+ * (only those two targets, so this never races another test building the gateway).
+ */
+export function buildBrowserBundles(): Promise<void> {
+  built ??= Promise.all([
+    build({ ...browserBundle, entryPoints: ["src/client/browser.ts"], outfile: "public/client/edgechat.js" }),
+    build({ ...browserBundle, entryPoints: ["src/client/demo.ts"], outfile: "public/demo.js" }),
+  ]).then(() => undefined);
+  return built;
+}
+
+export interface DropProxy {
+  /** http://127.0.0.1:<port>: load pages from here and their sockets go through the proxy. */
+  url: string;
+  /** Cuts every open connection without a close handshake, as a network drop would. */
+  dropAll(): void;
+  /** While blocked, new connections are cut at once (the network is "down"). */
+  setBlocked(blocked: boolean): void;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy in front of a local port that tests can cut, to drop a browser's sockets for real. */
+export async function startDropProxy(targetUrl: string): Promise<DropProxy> {
+  const target = new URL(targetUrl);
+  const sockets = new Set<Socket>();
+  let blocked = false;
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+  };
+  const server: Server = createServer((client) => {
+    track(client);
+    if (blocked) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect({ host: target.hostname, port: Number(target.port) });
+    track(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("proxy has no port");
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    dropAll,
+    setBlocked: (value) => {
+      blocked = value;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        dropAll();
+        server.close(() => resolve());
+      }),
+  };
+}
