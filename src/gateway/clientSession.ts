@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { Socket } from "node:net";
 import WebSocket from "ws";
 import { GATEWAY_CONTROL, GOODBYE_REASONS, goodbye } from "../protocol/index.js";
@@ -97,6 +98,12 @@ export class ClientSession {
   }
 
   private onLine(bytes: Buffer): void {
+    if (!isUtf8(bytes)) {
+      // Not text: forwarded as a binary frame, which the room answers with bad_request in request
+      // order (a one-byte 0x01 frame, the oversize control, is valid UTF-8 and never gets here).
+      this.forward(Buffer.from(bytes));
+      return;
+    }
     const text = bytes.toString("utf8");
     if (NOT_BLANK.test(text)) this.forward(text);
   }

@@ -57,6 +57,16 @@ describe("gateway framing over real sockets", () => {
     expect(await a.client.request("paramView c")).toMatchObject({ data: "x", messageCount: 5 });
   });
 
+  it("answers a line of invalid UTF-8 with bad_request in request order and forwards nothing of it", async () => {
+    const a = await tcp();
+    const watcher = await TestSocket.connect(`${worker.wsUrl}/connect`);
+    a.client.write(Buffer.concat([Buffer.from("say broken "), Buffer.from([0xc3, 0x28]), Buffer.from("\nparamsView\n")]));
+    expect(await a.client.nextResponse()).toMatchObject({ status: "error", code: "bad_request", messageCount: 1 });
+    expect(await a.client.nextResponse()).toMatchObject({ status: "OK", messageCount: 2 });
+    await watcher.socket.nothing((m) => typeof m === "object" && m.from === a.id && m.event === undefined);
+    watcher.socket.close();
+  });
+
   it("queues lines typed before the upstream is open: the welcome comes first", async () => {
     const client = await TcpClient.open(gateway.port);
     clients.push(client);
