@@ -1,0 +1,71 @@
+// Gateway: the fan-out scenario against edgechat with the N receivers connected three ways:
+//  - "ws":      WebSocket straight into the room (?room=R): the room object hosts their sockets;
+//  - "ws-moved": WebSocket to the default room, then roomChange R, as every gateway client must
+//               (spec 10: a TCP client starts in DEFAULT_ROOM): the room delivers to them by RPC
+//               through the default room's object, which hosts their sockets;
+//  - "tcp":     TCP through the gateway (one upstream WebSocket per client), then roomChange R.
+// gateway cost = tcp - ws-moved; cost of being hosted by another object = ws-moved - ws.
+// The sender is always a direct WebSocket client of R.
+import { readFileSync } from "node:fs";
+import { AgentPool } from "../lib/agents.mjs";
+import { startGatewayProcess } from "../lib/gatewayProcess.mjs";
+import { sampleTree } from "../lib/proc.mjs";
+import { startServer } from "../lib/servers.mjs";
+import { fanout } from "./fanout.mjs";
+
+function gatewaySecret() {
+  for (const file of [".dev.vars", ".dev.vars.example"]) {
+    try {
+      const m = /^GATEWAY_SECRET\s*=\s*(.*)$/m.exec(readFileSync(file, "utf8"));
+      if (m) return m[1].trim();
+    } catch {}
+  }
+  return "dev-gateway-secret";
+}
+
+export async function gateway({ cfg, live, log }) {
+  const server = await startServer("edgechat");
+  live.add(server);
+  let gw;
+  const pool = new AgentPool(cfg.receivers);
+  live.add(pool);
+  try {
+    try {
+      gw = await startGatewayProcess(server.wsUrl, gatewaySecret());
+      live.add(gw);
+    } catch (e) {
+      return { available: false, reason: `gateway could not be started: ${e.message}` };
+    }
+    const out = { available: true, gatewayPid: gw.pid, byN: [] };
+    for (const n of cfg.gatewayNs) {
+      const row = { n };
+      for (const [variant, receiverProto, receiverBase] of [
+        ["ws", "ec", server.wsUrl],
+        ["wsMoved", "ecmove", server.wsUrl],
+        ["tcp", "tcp", gw.url],
+      ]) {
+        const g0 = sampleTree(gw.pid);
+        try {
+          const r = await fanout({ server, pool, base: server.wsUrl, proto: "ec", n, cfg, receiverProto, receiverBase });
+          const g1 = sampleTree(gw.pid);
+          row[variant] = { ...r, gatewayCores: variant === "tcp" ? (g1.cpuMs - g0.cpuMs) / (g1.at - g0.at) : undefined };
+          log(`  gateway N=${n} ${variant}`, JSON.stringify({ max: r.max.deliveriesPerSec, p50: r.fixed.p50Ms, p99: r.fixed.p99Ms }));
+        } catch (e) {
+          row[variant] = { error: e.message };
+          log(`  gateway N=${n} ${variant} FAILED ${e.message}`);
+        }
+      }
+      out.byN.push(row);
+    }
+    return out;
+  } finally {
+    await pool.stop();
+    live.delete(pool);
+    if (gw) {
+      await gw.stop();
+      live.delete(gw);
+    }
+    await server.stop();
+    live.delete(server);
+  }
+}
