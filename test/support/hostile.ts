@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { SignJWT, generateKeyPair, type JWTPayload } from "jose";
 import type { RunningWorker } from "./worker.js";
@@ -226,6 +227,63 @@ export interface ApiAnswer {
   text: string;
 }
 
+/**
+ * One HTTP request on a fresh connection (no keep-alive pool, so a connection the server closed
+ * after answering early is never reused). The body may be streamed in chunks; writing stops as
+ * soon as the answer arrives, and write errors after that are ignored.
+ */
+export function rawHttp(
+  worker: RunningWorker,
+  method: string,
+  path: string,
+  options: {
+    headers?: Record<string, string>;
+    chunks?: Buffer[];
+    chunked?: boolean;
+    /** After the first chunk, give the server this long to answer (from the headers) before sending the rest. */
+    answerWindowMs?: number;
+  } = {},
+): Promise<ApiAnswer> {
+  const url = new URL(`${worker.url}${path}`);
+  const chunks = options.chunks ?? [];
+  const headers: Record<string, string> = { ...options.headers };
+  if (!options.chunked && chunks.length > 0) headers["Content-Length"] = String(chunks.reduce((n, c) => n + c.length, 0));
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, agent: false });
+    req.on("response", (res) => {
+      answered = true;
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => {
+        let body: Record<string, unknown>;
+        try {
+          body = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          body = { unparsable: text };
+        }
+        resolve({ status: res.statusCode ?? 0, body, text });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", (error) => {
+      if (!answered) reject(error);
+    });
+    void (async () => {
+      for (const [index, chunk] of chunks.entries()) {
+        if (answered || req.destroyed) return;
+        if (!req.write(chunk)) await new Promise<void>((done) => req.once("drain", done).once("close", done));
+        if (index === 0 && options.answerWindowMs) {
+          const deadline = Date.now() + options.answerWindowMs;
+          while (!answered && !req.destroyed && Date.now() < deadline) await new Promise((done) => setTimeout(done, 10));
+        }
+      }
+      if (!answered && !req.destroyed) req.end();
+    })();
+  });
+}
+
 /** Calls the server API with the admin bearer (unless headers say otherwise) and parses the JSON. */
 export async function api(
   worker: RunningWorker,
@@ -234,20 +292,13 @@ export async function api(
   body?: unknown,
   headers: Record<string, string> = { Authorization: `Bearer ${ADMIN_TOKEN}` },
 ): Promise<ApiAnswer> {
-  const init: RequestInit = { method, headers: { ...headers } };
+  const all = { ...headers };
+  const chunks: Buffer[] = [];
   if (body !== undefined) {
-    init.body = typeof body === "string" ? body : JSON.stringify(body);
-    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+    chunks.push(Buffer.from(typeof body === "string" ? body : JSON.stringify(body)));
+    all["Content-Type"] = "application/json";
   }
-  const response = await fetch(`${worker.url}${path}`, init);
-  const text = await response.text();
-  let parsed: Record<string, unknown> = {};
-  try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    parsed = { unparsable: text };
-  }
-  return { status: response.status, body: parsed, text };
+  return rawHttp(worker, method, path, { headers: all, chunks });
 }
 
 export async function roomMembers(worker: RunningWorker, room: string): Promise<string[]> {
