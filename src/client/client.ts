@@ -197,6 +197,7 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     try {
       const welcome = await this.open(url);
       this.becomeOpen();
+      this.watchOnline(true);
       return welcome;
     } catch (error) {
       const failure = error as EdgechatError;
@@ -346,6 +347,7 @@ export class EdgechatClient extends Emitter<ClientEvents> {
   /** Closed for good: tell the app, reject whatever still waits. */
   private finish(info: { code: number; reason: string; goodbye?: string; error?: Error }): void {
     this.stopped = true;
+    this.watchOnline(false);
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.detach();
@@ -454,6 +456,21 @@ export class EdgechatClient extends Emitter<ClientEvents> {
 
   // ---- reconnecting -----------------------------------------------------------------------
 
+  /** In a browser, coming back online retries at once instead of waiting out the backoff. */
+  private readonly onOnline = (): void => {
+    if (this.currentStatus !== "reconnecting" || this.reconnectTimer === undefined) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    void this.reconnect();
+  };
+
+  private watchOnline(on: boolean): void {
+    const target = globalThis as { addEventListener?: typeof addEventListener; removeEventListener?: typeof removeEventListener };
+    if (typeof target.addEventListener !== "function" || typeof target.removeEventListener !== "function") return;
+    if (on) target.addEventListener("online", this.onOnline);
+    else target.removeEventListener("online", this.onOnline);
+  }
+
   private scheduleReconnect(): void {
     const options = this.reconnectOptions || {};
     if (options.maxAttempts !== undefined && this.attempts >= options.maxAttempts) {
@@ -523,9 +540,32 @@ export class EdgechatClient extends Emitter<ClientEvents> {
       if (i >= RESTORE_BURST) await new Promise((resolve) => setTimeout(resolve, RESTORE_SPACING_MS));
       if (this.stopped || this.link === undefined) break;
       const [event, fields] = steps[i];
-      results.push(this.send(event, fields, true).then((response) => this.remember(event, fields, response.data)));
+      results.push(
+        this.send(event, fields, true).then(
+          (response) => this.remember(event, fields, response.data),
+          (error: EdgechatError) => {
+            this.forget(event, fields, error);
+            throw error;
+          },
+        ),
+      );
     }
     const settled = await Promise.allSettled(results);
     return settled.flatMap((result) => (result.status === "rejected" ? [result.reason as Error] : []));
+  }
+
+  /**
+   * A restore step the server refused is dropped from the session, so the mirror matches the
+   * server and the next reconnect does not try it again. (A lost connection is not a refusal.)
+   */
+  private forget(event: Verb, fields: RequestFields, error: EdgechatError): void {
+    if (error.code === "disconnected" || error.code === "closed" || error.code === "timeout") return;
+    const session = this.session;
+    if (event === "auth") {
+      if (fields.token === session.connectToken) session.connectToken = undefined;
+      const index = session.tokens.indexOf(fields.token as string);
+      if (index !== -1) session.tokens.splice(index, 1);
+    } else if (event === "paramAdd") session.params.delete(fields.key as string);
+    else if (event === "listenToRoom") session.silence(fields.room as string);
   }
 }

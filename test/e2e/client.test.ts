@@ -313,6 +313,10 @@ describe("reconnect", () => {
     expect(info.failures).toHaveLength(1);
     expect((info.failures[0] as EdgechatError).code).toBe("invalid_token");
     expect(await a.client.detailsView()).toMatchObject({ room, params: { name: "Lin" }, attributes: {} });
+    // The refused token is forgotten: the next reconnect does not present it again.
+    a.drop();
+    expect((await a.events.next("reconnect")).failures).toEqual([]);
+    expect(a.frames.sent.filter((f) => f.includes('"auth"'))).toHaveLength(2);
   });
 
   it("gives up after maxAttempts when the server is gone", async () => {
