@@ -38,6 +38,12 @@ const program = new Command()
       .default(GATEWAY_DEFAULTS.maxStallMs)
       .argParser(integer("max-stall-ms", 0)),
   )
+  .addOption(
+    new Option("--keepalive-ms <ms>", "send ping upstream for a client quiet this long, so the Worker's idle timeout spares it (0: off)")
+      .env("KEEPALIVE_MS")
+      .default(GATEWAY_DEFAULTS.keepaliveMs)
+      .argParser(integer("keepalive-ms", 0)),
+  )
   .showHelpAfterError();
 
 program.parse();
@@ -49,6 +55,7 @@ const options = program.opts<{
   maxMessageBytes: number;
   maxBufferBytes: number;
   maxStallMs: number;
+  keepaliveMs: number;
 }>();
 
 let gateway;

@@ -1,11 +1,11 @@
 import { isUtf8 } from "node:buffer";
 import type { Socket } from "node:net";
 import WebSocket from "ws";
-import { GATEWAY_CONTROL, GOODBYE_REASONS, goodbye } from "../protocol/index.js";
+import { GATEWAY_CONTROL, GOODBYE_REASONS, goodbye, PING } from "../protocol/index.js";
 import { clientAddress, type GatewayConfig } from "./config.js";
 import { LineSplitter } from "./lineSplitter.js";
 import { TelnetFilter } from "./telnet.js";
-import { goodbyeReason, isAnswer, isGoodbye, openUpstream } from "./upstream.js";
+import { goodbyeReason, isGoodbye, isPong, isResponse, openUpstream } from "./upstream.js";
 
 const NEWLINE = Buffer.from("\n");
 const OVERSIZE_FRAME = Buffer.from([GATEWAY_CONTROL.oversizeLine]);
@@ -34,6 +34,9 @@ export class ClientSession {
   private queued: (string | Buffer)[] = [];
   /** Requests forwarded that have not been answered yet (a response, or pong for ping). */
   private outstanding = 0;
+  /** Who sent each ping still waiting for its pong (pongs come back in order): true = the client. */
+  private pingsFromClient: boolean[] = [];
+  private lastSentAt = Date.now();
   private upstreamOpened = false;
   private clientEnded = false;
   private inputClosed = false;
@@ -60,6 +63,7 @@ export class ClientSession {
     config.log(`connect ${this.address}`);
 
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000); // notice clients that vanish without a FIN
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("end", () => this.onClientEnd());
     socket.on("drain", () => this.onDrain());
@@ -105,7 +109,17 @@ export class ClientSession {
       return;
     }
     const text = bytes.toString("utf8");
-    if (NOT_BLANK.test(text)) this.forward(text);
+    if (!NOT_BLANK.test(text)) return;
+    if (text === PING) this.pingsFromClient.push(true);
+    this.forward(text);
+  }
+
+  /** Called now and then by the gateway: keeps a quiet client's upstream from hitting the idle timeout. */
+  keepAlive(now: number): void {
+    if (this.finished || this.ws.readyState !== WebSocket.OPEN || now - this.lastSentAt < this.config.keepaliveMs) return;
+    this.pingsFromClient.push(false);
+    this.lastSentAt = now;
+    this.ws.send(PING);
   }
 
   private forward(frame: string | Buffer): void {
@@ -113,6 +127,7 @@ export class ClientSession {
     switch (this.ws.readyState) {
       case WebSocket.OPEN:
         this.outstanding++;
+        this.lastSentAt = Date.now();
         this.ws.send(frame);
         break;
       case WebSocket.CONNECTING:
@@ -145,15 +160,26 @@ export class ClientSession {
     this.upstreamOpened = true;
     const queued = this.queued;
     this.queued = [];
+    this.lastSentAt = Date.now();
     for (const frame of queued) this.ws.send(frame);
   }
 
   private onUpstreamMessage(frame: Buffer, isBinary: boolean): void {
     if (this.finished || isBinary) return;
-    if (isAnswer(frame)) this.outstanding--;
+    if (isPong(frame)) {
+      // The gateway's own keep-alive pings are answered too; only the client's pongs are its business.
+      if (this.pingsFromClient.shift() === false) return;
+      this.outstanding--;
+    } else if (isResponse(frame)) {
+      this.outstanding--;
+    }
     if (isGoodbye(frame)) {
+      // A goodbye is always the server's last word: pass it on and end now rather than wait for
+      // the upstream close, which the runtime may deliver late.
       this.goodbyeSent = true;
-      this.why = goodbyeReason(frame) ?? "server said goodbye";
+      this.write(frame);
+      this.finish(undefined, goodbyeReason(frame) ?? "server said goodbye", 1000);
+      return;
     }
     this.write(frame);
     if (!this.finished) this.finishIfAnswered();
@@ -190,7 +216,7 @@ export class ClientSession {
   private onUpstreamClose(): void {
     if (this.finished) return;
     const reason = this.upstreamOpened ? GATEWAY_GOODBYE_REASONS.upstreamLost : GATEWAY_GOODBYE_REASONS.upstreamUnavailable;
-    this.finish(reason, this.goodbyeSent ? this.why : reason, 1000);
+    this.finish(reason, reason, 1000);
   }
 
   // ---- ending -------------------------------------------------------------------------------

@@ -17,6 +17,9 @@ export interface GatewayConfig {
   maxBufferBytes: number;
   /** How long a client may leave a full write buffer undrained before it is disconnected as "too slow". */
   maxStallMs: number;
+  /** Send `ping` upstream for a client that sent nothing for this long, so the room's idle timeout
+   * (IDLE_TIMEOUT_SECONDS) never closes a TCP client that is still connected; 0 turns it off. */
+  keepaliveMs: number;
   /** After a goodbye, how long a client gets to read it before its socket is destroyed. */
   closeGraceMs: number;
   /** One line per event (connect, disconnect, ...). */
@@ -30,6 +33,7 @@ export const GATEWAY_DEFAULTS = {
   maxMessageBytes: DEFAULT_LIMITS.maxMessageBytes,
   maxBufferBytes: 1024 * 1024,
   maxStallMs: 30_000,
+  keepaliveMs: 60_000,
   closeGraceMs: 2_000,
 } as const;
 
@@ -45,6 +49,7 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
     maxMessageBytes: options.maxMessageBytes ?? GATEWAY_DEFAULTS.maxMessageBytes,
     maxBufferBytes: options.maxBufferBytes ?? GATEWAY_DEFAULTS.maxBufferBytes,
     maxStallMs: options.maxStallMs ?? GATEWAY_DEFAULTS.maxStallMs,
+    keepaliveMs: options.keepaliveMs ?? GATEWAY_DEFAULTS.keepaliveMs,
     closeGraceMs: options.closeGraceMs ?? GATEWAY_DEFAULTS.closeGraceMs,
     log: options.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`)),
   };
@@ -52,7 +57,7 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
   for (const key of ["maxMessageBytes", "maxBufferBytes"] as const) {
     if (!Number.isInteger(config[key]) || config[key] < 1) throw new Error(`${key} must be a positive integer`);
   }
-  for (const key of ["maxStallMs", "closeGraceMs"] as const) {
+  for (const key of ["maxStallMs", "keepaliveMs", "closeGraceMs"] as const) {
     if (!Number.isFinite(config[key]) || config[key] < 0) throw new Error(`${key} must be zero or more`);
   }
   return config;

@@ -35,6 +35,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     });
   });
   server.on("error", (error) => config.log(`server error: ${error.message}`));
+  const keepalive =
+    config.keepaliveMs > 0
+      ? setInterval(() => {
+          const now = Date.now();
+          for (const session of sessions) session.keepAlive(now);
+        }, Math.max(50, Math.floor(config.keepaliveMs / 4)))
+      : undefined;
+  keepalive?.unref();
 
   let closing: Promise<void> | undefined;
   return {
@@ -45,6 +53,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     close(reason: string = GOODBYE_REASONS.shuttingDown) {
       closing ??= (async () => {
+        clearInterval(keepalive);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...sessions].map((session) => session.shutdown(reason)));
         await stopped;

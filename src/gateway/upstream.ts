@@ -21,9 +21,14 @@ function startsWith(frame: Buffer, prefix: Buffer): boolean {
   return frame.length >= prefix.length && frame.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 }
 
-/** A frame that answers one request: a response, or `pong` for `ping`. */
-export function isAnswer(frame: Buffer): boolean {
-  return startsWith(frame, RESPONSE_PREFIX) || frame.equals(PONG_FRAME);
+/** A frame that answers one request. */
+export function isResponse(frame: Buffer): boolean {
+  return startsWith(frame, RESPONSE_PREFIX);
+}
+
+/** The runtime's answer to `ping`. */
+export function isPong(frame: Buffer): boolean {
+  return frame.equals(PONG_FRAME);
 }
 
 export function isGoodbye(frame: Buffer): boolean {

@@ -133,6 +133,24 @@ describe("gateway failures and limits", () => {
     expect((await a.client.request("roomView")).data).toMatchObject({ membersCount: 2 });
   });
 
+  it("keeps a quiet TCP client past the Worker's idle timeout with its own pings, which the client never sees", async () => {
+    const strict = await startWorker({ IDLE_TIMEOUT_SECONDS: "1" });
+    cleanups.push(() => strict.dispose());
+    const gateway = await gatewayFor(strict.wsUrl, { keepaliveMs: 200 });
+    const quiet = await tcp(gateway.port);
+    quiet.client.line("ping"); // the client's own ping is still answered
+    expect(await quiet.client.next()).toBe("pong");
+    // A WebSocket that stays silent is closed for idling: that is the clock the TCP client must beat.
+    const idle = await TestSocket.connect(`${strict.wsUrl}/connect`);
+    cleanups.push(() => idle.socket.close());
+    expect(await idle.socket.next((m) => typeof m === "object" && m.status === "Bye!", 10_000)).toMatchObject({ reason: "idle timeout" });
+    // The gateway's clients reach the same room object and got the same sweep.
+    expect(quiet.client.ended || quiet.client.closed).toBe(false);
+    expect(await quiet.client.request("roomView")).toMatchObject({ status: "OK", messageCount: 1 });
+    expect(quiet.client.received.filter((m) => m === "pong")).toHaveLength(1);
+    expect(quiet.client.received.filter(isGoodbye)).toEqual([]);
+  });
+
   it("says 'server shutting down' to every client when the gateway closes", async () => {
     const gateway = await startGateway(worker.wsUrl);
     const room = `shutdown-${process.pid}`;
