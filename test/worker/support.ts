@@ -82,7 +82,7 @@ export class Client {
   }
 
   /** The object hosting this connection's socket: the one the connect went to. */
-  get hostStub(): DurableObjectStub {
+  get hostStub() {
     return hostStubOf(this.id);
   }
 
@@ -226,12 +226,12 @@ export async function connect(room?: string): Promise<Client> {
 }
 
 /** Stub of the object that hosts a connection's socket. */
-export function hostStubOf(connectionId: string): DurableObjectStub {
+export function hostStubOf(connectionId: string) {
   return env.ROOMS.get(env.ROOMS.idFromString(connectionId.split(".")[0]));
 }
 
 /** Stub of the object that is room `room`. */
-export function roomStub(room: string): DurableObjectStub {
+export function roomStub(room: string) {
   return env.ROOMS.get(env.ROOMS.idFromName(room));
 }
 
