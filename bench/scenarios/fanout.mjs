@@ -10,7 +10,7 @@ import os from "node:os";
 import { machineBusyCores, machineCpu, sampleTree } from "../lib/proc.mjs";
 import { round, serverUsage, sleep, spread, waitQuiet } from "../lib/util.mjs";
 
-export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${n}-${Date.now()}`, receiverProto, receiverBase }) {
+export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${n}-${Date.now()}`, receiverProto, receiverBase, phases = ["max", "fixed"], onPhase }) {
   const rooms = Array.from({ length: n }, () => room);
   const t0 = performance.now();
   const parts = spread(rooms, pool.receivers.length);
@@ -44,16 +44,19 @@ export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${
 
   let nextIndex = 0;
   const result = { n, setupMs: round(setupMs, 0), connectsPerSec: round((n / setupMs) * 1000, 0) };
-  for (const phase of ["max", "fixed"]) {
+  for (const phase of phases) {
     const window = Math.max(8, Math.min(1024, Math.ceil(cfg.windowDeliveries / n)));
     const rate = cfg.fixedDeliveries / n;
+    await onPhase?.(phase, "before");
     const args = { durationMs: cfg.warmMs + cfg.measureMs, startIndex: nextIndex };
     const sending = phase === "max" ? pool.sender.call("sendWindow", { ...args, window }) : pool.sender.call("sendRate", { ...args, rate });
     await sleep(cfg.warmMs);
     await Promise.all(pool.all.map((a) => a.call("track", { progress: true })));
+    await onPhase?.(phase, "start");
     const s0 = sampleTree(server.pid);
     const m0 = machineCpu();
     const sent = await sending;
+    await onPhase?.(phase, "end");
     const s1 = sampleTree(server.pid);
     const m1 = machineCpu();
     const stats = await Promise.all(pool.all.map(async (a) => ({ name: a.name, ...(await a.call("stats")) })));

@@ -16,7 +16,8 @@ function devVars(path = ".dev.vars.example") {
 }
 
 const result = await build({
-  entryPoints: ["src/worker/index.ts"],
+  // BENCH_SRC_DIR: bundle a patched copy of src/ instead (bench/profile.mjs what-if experiments).
+  entryPoints: [`${process.env.BENCH_SRC_DIR ?? "src"}/worker/index.ts`],
   bundle: true,
   format: "esm",
   platform: "neutral",
@@ -51,7 +52,8 @@ const mf = new Miniflare({
   modules: [{ type: "ESModule", path: "index.js", contents: result.outputFiles[0].text }],
   compatibilityDate: config.compatibilityDate,
   durableObjects: config.durableObjects,
-  bindings: { ...config.vars, ...devVars(), RATE_LIMIT: process.env.BENCH_RATE_LIMIT ?? "1000000" },
+  // BENCH_VARS: JSON of extra settings (what-if experiments, e.g. {"HISTORY_SIZE":"0"}).
+  bindings: { ...config.vars, ...devVars(), RATE_LIMIT: process.env.BENCH_RATE_LIMIT ?? "1000000", ...JSON.parse(process.env.BENCH_VARS ?? "{}") },
   host: "127.0.0.1",
   port: 0,
   cf: false,

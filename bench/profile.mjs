@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// Profiles edgechat from outside under the fan-out load: a V8 CPU profile of the Worker's isolate
+// through workerd's inspector (Miniflare inspectorPort), the server's CPU use, and optionally the
+// syscalls workerd makes (strace -c) to see storage commits.
+//   node bench/profile.mjs [--n=100] [--phase=max|fixed] [--ms=4000] [--strace] [--out=bench/results/profile]
+// BENCH_SRC_DIR=<copy of src> profiles a patched copy (what-if experiments; src/ is never edited).
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { AgentPool } from "./lib/agents.mjs";
+import { connectCdp, summarize } from "./lib/cdp.mjs";
+import { processTree } from "./lib/proc.mjs";
+import { startServer } from "./lib/servers.mjs";
+import { FULL } from "./config.mjs";
+import { fanout } from "./scenarios/fanout.mjs";
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => /^--([^=]+)(?:=(.*))?$/.exec(a)).filter(Boolean).map((m) => [m[1], m[2] ?? true]));
+const n = Number(args.n ?? 100);
+const phase = args.phase ?? "max";
+const out = args.out ?? "bench/results/profile";
+const cfg = { ...FULL, warmMs: 500, measureMs: Number(args.ms ?? 4000) };
+const inspectorPort = 9300 + Math.floor(Math.random() * 500);
+
+const server = await startServer("edgechat", { BENCH_INSPECTOR_PORT: String(inspectorPort) });
+const pool = new AgentPool(cfg.receivers);
+const workerd = processTree(server.pid).filter((p) => p.comm === "workerd").map((p) => p.pid);
+const targets = ["core:user:edgechat", "core:entry"];
+const sessions = {};
+let strace;
+let straceOut = "";
+const report = { n, phase, measureMs: cfg.measureMs, srcDir: process.env.BENCH_SRC_DIR ?? "src", vars: process.env.BENCH_VARS, profiles: {} };
+try {
+  for (const t of targets) {
+    sessions[t] = await connectCdp(`ws://127.0.0.1:${inspectorPort}/${t}`);
+    await sessions[t].send("Profiler.enable");
+    await sessions[t].send("Profiler.setSamplingInterval", { interval: 200 });
+  }
+  const result = await fanout({
+    server,
+    pool,
+    base: server.wsUrl,
+    proto: "ec",
+    n,
+    cfg,
+    phases: [phase],
+    async onPhase(_p, edge) {
+      // The inspector answers only between events, so the profiler starts before the load does.
+      if (edge === "before") {
+        for (const t of targets) await sessions[t].send("Profiler.start");
+      } else if (edge === "start") {
+        if (args.strace) {
+          strace = spawn("strace", ["-f", "-c", "-e", "trace=fsync,fdatasync,pwrite64,write,writev,sendmsg,sendto,epoll_wait,futex", ...workerd.flatMap((p) => ["-p", String(p)])], { stdio: ["ignore", "ignore", "pipe"] });
+          strace.stderr.on("data", (d) => (straceOut += d));
+        }
+      } else {
+        if (strace) {
+          strace.kill("SIGINT");
+          await new Promise((r) => strace.once("exit", r));
+        }
+        for (const t of targets) {
+          const { profile } = await sessions[t].send("Profiler.stop");
+          report.profiles[t] = summarize(profile);
+          if (t === "core:user:edgechat") writeFileSync(`${out}.cpuprofile.tmp`, JSON.stringify(profile));
+        }
+      }
+    },
+  });
+  report.load = { deliveriesPerSec: result[phase].deliveriesPerSec, msgsPerSec: result[phase].msgsPerSec, p50Ms: result[phase].p50Ms, p99Ms: result[phase].p99Ms, server: result[phase].server, machineBusyCores: result[phase].machineBusyCores, generatorCores: result[phase].generator.cores };
+  if (straceOut) report.strace = straceOut;
+} finally {
+  for (const s of Object.values(sessions)) s.close();
+  await pool.stop();
+  await server.stop();
+}
+writeFileSync(`${out}.json`, JSON.stringify(report, null, 2) + "\n");
+const lines = [`# edgechat CPU profile under fan-out (N=${n}, ${phase} phase, ${cfg.measureMs} ms, src: ${report.srcDir}${report.vars ? `, vars ${report.vars}` : ""})`, "", "Load: " + JSON.stringify(report.load), ""];
+for (const [t, p] of Object.entries(report.profiles)) {
+  lines.push(`## ${t}: ${p.samples} samples over ${Math.round(p.durationMs)} ms`, "", "| self % | function |", "|---|---|", ...p.self.slice(0, 20).map((x) => `| ${x.pct} | ${x.name} |`), "", "| inclusive % | function |", "|---|---|", ...p.inclusive.slice(0, 30).map((x) => `| ${x.pct} | ${x.name} |`), "");
+}
+if (report.strace) lines.push("## strace -c -f on workerd during the phase", "", "```", report.strace.trim(), "```", "");
+writeFileSync(`${out}.md`, lines.join("\n"));
+console.log(lines.slice(0, 3).join("\n"));
+process.exit(0);
