@@ -36,6 +36,8 @@ export function classify(text: string): Incoming {
     if (typeof m.welcome === "string" && typeof m.id === "string") return { kind: "welcome", message: m as unknown as WelcomeMessage };
     if (m.status === "Bye!") return { kind: "goodbye", message: m as unknown as GoodbyeMessage };
     if (m.status === "error" && typeof m.code === "string") return { kind: "refusal", message: m as unknown as RefusalMessage };
+    // Server notes about the stream (such as a resume's `gap`) are not direct messages.
+    if (typeof m.event === "string") return { kind: "unknown", text };
   }
   if (
     m.context === "user" &&

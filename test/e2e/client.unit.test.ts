@@ -112,6 +112,22 @@ describe("client internals (scripted server)", () => {
     expect(FakeSocket.instances).toHaveLength(1);
   });
 
+  it("sorts server frames: chat into message/join/leave, direct messages, and ignores pong and stream notes", async () => {
+    const { client, socket, events } = await connected();
+    socket.deliver("pong");
+    socket.deliver({ context: "api", event: "gap", room: "lobby", from: 1, to: 5 });
+    socket.deliver({ context: "user", message: "I have entered the room", room: "lobby", from: "x", sentAt: 1, seq: 6, event: "join" });
+    socket.deliver({ context: "user", message: "hi", room: "lobby", from: "x", sentAt: 2, seq: 7 });
+    socket.deliver({ context: "user", message: "I have left the room", room: "lobby", from: "x", sentAt: 3, seq: 8, event: "leave" });
+    socket.deliver({ context: "user", note: "for you", type: "memo" });
+    expect(await events.next("join")).toMatchObject({ seq: 6, from: "x" });
+    expect(await events.next("message")).toMatchObject({ seq: 7, message: "hi" });
+    expect(await events.next("leave")).toMatchObject({ seq: 8 });
+    expect(await events.next("direct")).toEqual({ context: "user", note: "for you", type: "memo" });
+    expect(events.all("direct")).toHaveLength(1);
+    expect(client.lastSeq("lobby")).toBe(8);
+  });
+
   it("rejects with timeout when no response comes", async () => {
     const { client } = await connected({ requestTimeoutMs: 30 });
     const error = await client.roomView().catch((e: unknown) => e);
