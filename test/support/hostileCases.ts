@@ -14,6 +14,8 @@ export interface HostileCase {
   expect: readonly string[] | "OK";
   /** For OK cases that broadcast: the message the observer must receive. */
   broadcast?: unknown;
+  /** For OK cases that broadcast to nobody here (a filter matches no one): the seq is used all the same. */
+  usesSeq?: boolean;
   /** The requestId the response must carry (JSON cases). */
   requestId?: unknown;
   only?: "ws" | "tcp";
@@ -154,6 +156,16 @@ export function hostileCases(): HostileCase[] {
   add({ name: "a null requestId is echoed", frame: { event: "roomView", requestId: null }, expect: "OK", requestId: null });
   add({ name: "a __proto__ member in a JSON say does not inject a filter", frame: '{"event":"say","message":"proto-say","__proto__":{"roomMatchKey":"id","roomMatchValue":"nobody"}}', expect: "OK", broadcast: "proto-say" });
 
+  // ---- filters on names every object inherits match nobody (no prototype lookups) ----
+  for (const [key, value] of [
+    ["constructor", "function Object() { [native code] }"],
+    ["toString", "function toString() { [native code] }"],
+    ["__proto__", "[object Object]"],
+    ["hasOwnProperty", "function hasOwnProperty() { [native code] }"],
+  ]) {
+    add(j({ event: "say", message: "filtered", roomMatchKey: key, roomMatchValue: value }, `say filtered on ${key} reaches nobody`, "OK", { usesSeq: true }));
+  }
+
   // ---- room names ----
   add({ name: "roomView of a 65-character room is invalid_room", frame: `roomView ${"a".repeat(65)}`, expect: code("invalid_room") });
   for (const bad of ["a b", "a/b", "a#b", "a?b", "café", "a\tb", "a\u0000b", "😀", "a%20b", "a\\b", "<script>", "a,b", "a*"]) {
@@ -166,6 +178,7 @@ export function hostileCases(): HostileCase[] {
   add({ name: "a whitespace-only text frame is bad_request", frame: "  \t  ", expect: BAD, only: "ws" });
   add({ name: "a binary frame is bad_request", frame: Buffer.from("say hi"), expect: BAD, only: "ws" });
   add({ name: "an empty binary frame is bad_request", frame: Buffer.alloc(0), expect: BAD, only: "ws" });
+  add({ name: "a binary frame of MAX_MESSAGE_BYTES + 1 is bad_request", frame: Buffer.alloc(MAX + 1, 0x61), expect: BAD, only: "ws" });
   add({ name: "a browser sending the gateway's one-byte control frame gets bad_request", frame: Buffer.from([1]), expect: BAD, only: "ws" });
 
   return cases;
