@@ -156,6 +156,29 @@ export function hostileCases(): HostileCase[] {
   add({ name: "a null requestId is echoed", frame: { event: "roomView", requestId: null }, expect: "OK", requestId: null });
   add({ name: "a __proto__ member in a JSON say does not inject a filter", frame: '{"event":"say","message":"proto-say","__proto__":{"roomMatchKey":"id","roomMatchValue":"nobody"}}', expect: "OK", broadcast: "proto-say" });
 
+  // ---- history, since and cursor (README "History and recovery") ----
+  for (const bad of ["0", "-1", "abc", "1.5", "1 2"]) {
+    add({ name: `line history ${bad} is bad_request`, frame: `history ${bad}`, expect: BAD });
+  }
+  for (const [label, value] of [["0", 0], ["-3", -3], ["1.5", 1.5], ["a word", "many"], ["an object", {}], ["an array", [5]], ["true", true]] as [string, unknown][]) {
+    add(j({ event: "history", limit: value }, `history: "limit" ${label} is bad_request`, BAD));
+  }
+  add({ name: "history with a huge limit is fine", frame: "history 99999999999", expect: "OK" });
+  for (const verb of ["roomChange", "listenToRoom"]) {
+    for (const option of ["since=-1", "since=abc", "since=", "since=1.5", "foo=1", "since=1 since"]) {
+      add({ name: `line ${verb} lobby ${option} is bad_request`, frame: `${verb} lobby ${option}`, expect: BAD });
+    }
+    for (const [label, value] of [["-1", -1], ["1.5", 1.5], ["a word", "abc"], ["an object", {}], ["true", true], ["an array", [1]]] as [string, unknown][]) {
+      add(j({ event: verb, room: "lobby", since: value }, `${verb}: "since" ${label} is bad_request`, BAD));
+    }
+  }
+  add(j({ event: "roomView", cursor: "1" }, 'roomView: a "cursor" without a "room" is bad_request', BAD));
+  for (const cursor of ["abc", "-1", "1".repeat(16), "1.5"]) {
+    add(j({ event: "roomView", room: "lobby", cursor }, `roomView: cursor ${JSON.stringify(cursor)} is bad_request`, BAD));
+  }
+  add(j({ event: "roomView", room: "lobby", cursor: 5 }, "roomView: a numeric cursor is bad_request", BAD));
+  add({ name: "line roomView with too many arguments is bad_request", frame: "roomView lobby 1 2", expect: BAD });
+
   // ---- filters on names every object inherits match nobody (no prototype lookups) ----
   for (const [key, value] of [
     ["constructor", "function Object() { [native code] }"],
