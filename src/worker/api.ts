@@ -28,11 +28,11 @@ export async function handleApi(request: Request, env: Env, settings: Settings, 
   }
   if (resource === "connections" && name !== undefined && action === "messages") {
     allow(request, "POST");
-    return sendMessage(request, env, decodeURIComponent(name));
+    return sendMessage(request, env, decodePathPart(name));
   }
   if (resource === "connections" && name !== undefined && action === "attributes") {
     allow(request, "PATCH");
-    return setAttributes(request, env, settings, decodeURIComponent(name));
+    return setAttributes(request, env, settings, decodePathPart(name));
   }
   if (resource === "private-rooms" && name === undefined) {
     allow(request, "POST");
@@ -64,13 +64,17 @@ function notFound(): HttpError {
   return new HttpError(404, "not_found", "no such API route");
 }
 
-function roomParam(raw: string): string {
-  let room: string;
+/** A malformed escape is left as it is: it then fails validation like any other bad name. */
+function decodePathPart(raw: string): string {
   try {
-    room = decodeURIComponent(raw);
+    return decodeURIComponent(raw);
   } catch {
-    room = raw;
+    return raw;
   }
+}
+
+function roomParam(raw: string): string {
+  const room = decodePathPart(raw);
   if (!isValidRoomName(room)) {
     throw new HttpError(400, "invalid_room", "invalid room name: use 1-64 characters from A-Z a-z 0-9 _ - . :");
   }
