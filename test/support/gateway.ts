@@ -251,10 +251,14 @@ export function buildGatewayBundle(): Promise<void> {
   return gatewayBundle;
 }
 
-/** Runs the real CLI (`bin/edgechat-gateway.mjs`) as a child process on a free port. */
-export async function spawnGatewayProcess(upstream: string, args: string[] = [], env: Record<string, string> = {}): Promise<GatewayProcess> {
+/**
+ * Runs the real CLI (`bin/edgechat-gateway.mjs`) as a child process on a free port in front of
+ * `upstream`; with `upstream` undefined, only `args` and `env` configure it (GATEWAY_PORT=0 for a free port).
+ */
+export async function spawnGatewayProcess(upstream: string | undefined, args: string[] = [], env: Record<string, string> = {}): Promise<GatewayProcess> {
   await buildGatewayBundle();
-  const child = spawn(process.execPath, ["bin/edgechat-gateway.mjs", "--port", "0", "--upstream", upstream, ...args], {
+  const target = upstream === undefined ? [] : ["--port", "0", "--upstream", upstream];
+  const child = spawn(process.execPath, ["bin/edgechat-gateway.mjs", ...target, ...args], {
     env: { ...process.env, GATEWAY_SECRET: exampleDevVars().GATEWAY_SECRET, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
