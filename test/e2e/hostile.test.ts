@@ -139,6 +139,35 @@ describe("hostile input over WebSocket: beyond the table", () => {
     b.close();
   });
 
+  it("__proto__ keys inside messages arrive as plain keys, across objects, via say, broadcast and sendMessage", async () => {
+    const room = uniqueRoom("protomsg");
+    const observer = await WsChatClient.connect(worker, { room });
+    // Hosted by another object than the room: its say travels to the room over RPC.
+    const sender = await WsChatClient.connect(worker, { room: uniqueRoom("elsewhere") });
+    expect((await sender.request({ event: "roomChange", room })).status).toBe("OK");
+    const text = '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"x":1}},"plain":1}';
+    sender.send(`{"event":"say","message":${text}}`);
+    expect(((await sender.next(isResponse)) as Message).status).toBe("OK");
+    const said = await observer.nextChat((m) => m.from === sender.id && m.event === undefined);
+    const message = said.message as Record<string, unknown>;
+    expect(Object.keys(message).sort()).toEqual(["__proto__", "constructor", "plain"]);
+    expect(Object.getOwnPropertyDescriptor(message, "__proto__")?.value).toEqual({ polluted: "yes" });
+    expect((message as { polluted?: unknown }).polluted).toBeUndefined();
+
+    const broadcast = await api(worker, "POST", `/api/rooms/${room}/broadcast`, `{"message":${text}}`);
+    expect(broadcast.status).toBe(200);
+    const server = await observer.nextChat((m) => m.from === "edgechat");
+    expect(Object.keys(server.message as object).sort()).toEqual(["__proto__", "constructor", "plain"]);
+
+    const direct = await api(worker, "POST", `/api/connections/${observer.id}/messages`, `{"message":${text},"type":"t"}`);
+    expect(direct.status).toBe(200);
+    const got = (await observer.next((m) => typeof m === "object" && m.type === "t")) as Message;
+    expect(Object.keys(got).sort()).toEqual(["__proto__", "constructor", "context", "plain", "type"]);
+    expect(Object.getOwnPropertyDescriptor(got, "__proto__")?.value).toEqual({ polluted: "yes" });
+    observer.close();
+    sender.close();
+  });
+
   it("room names of 64 characters work; 65 are invalid_room at connect, in verbs and on the API", async () => {
     const name64 = `R${"a".repeat(62)}Z`;
     expect(name64.length).toBe(64);

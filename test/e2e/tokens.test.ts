@@ -303,6 +303,38 @@ describe("private rooms", () => {
   });
 });
 
+describe("replay and history (README: they follow the live rules)", () => {
+  it("a filtered message is replayed and listed only to those who match; a private room's history needs a grant", async () => {
+    const room = await privateRoom();
+    const grant = (attributes: Record<string, string>) => hs256Token({ rooms: [room], attributes });
+    const sender = await WsChatClient.connect(worker, { room, token: await grant({ team: "red" }) });
+    expect((await sender.request({ event: "say", message: "red only", roomMatchKey: "team", roomMatchValue: "red" })).status).toBe("OK");
+    expect((await sender.request("say for all")).status).toBe("OK");
+
+    // A blue member joining with since=0 gets the room's story without the red-only message.
+    const blue = await WsChatClient.connect(worker, { room: uniqueRoom("blue"), token: await grant({ team: "blue" }) });
+    expect((await blue.request({ event: "roomChange", room, since: 0 })).status).toBe("OK");
+    const red = await WsChatClient.connect(worker, { room: uniqueRoom("red"), token: await grant({ team: "red" }) });
+    expect((await red.request({ event: "listenToRoom", room, since: 0 })).status).toBe("OK");
+    await blue.nextChat((m) => m.message === "for all");
+    await red.nextChat((m) => m.message === "for all");
+    const said = (c: WsChatClient) => c.received.filter(isChat).filter((m) => m.event === undefined && m.room === room).map((m) => m.message);
+    expect(said(blue)).toEqual(["for all"]);
+    expect(said(red)).toEqual(["red only", "for all"]);
+    const history = await blue.request("history");
+    expect(((history.data as Message).messages as Message[]).filter((m) => m.event === undefined).map((m) => m.message)).toEqual(["for all"]);
+
+    // Without a grant there is no way in: no since replay, no listen, no history.
+    const outsider = await WsChatClient.connect(worker, { room: uniqueRoom("out") });
+    expect(await outsider.request({ event: "roomChange", room, since: 0 })).toMatchObject({ code: "not_authorized" });
+    expect(await outsider.request(`listenToRoom ${room} since=0`)).toMatchObject({ code: "not_authorized" });
+    await expectRefused({ room, since: "0" }, "not_authorized", 4403);
+    await outsider.nothing((m) => isChat(m) && m.room === room, 200);
+    expect(outsider.received.filter((m) => typeof m === "object" && m.room === room)).toEqual([]);
+    for (const c of [sender, blue, red, outsider]) c.close();
+  });
+});
+
 describe("POST /api/tokens", () => {
   it("mints a working HS256 token; expiresAt is epoch ms, default ttl 3600 s", async () => {
     const room = await privateRoom();
