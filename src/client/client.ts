@@ -191,6 +191,7 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     if (this.currentStatus !== "idle" && this.currentStatus !== "closed") {
       throw new Error(`connect() while ${this.currentStatus}`);
     }
+    if (this.currentStatus === "closed") this.session.reset();
     this.stopped = false;
     this.setStatus("connecting");
     const url = connectUrl(this.url, { room: this.session.firstRoom, token: this.session.connectToken });

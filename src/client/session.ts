@@ -17,6 +17,15 @@ export class SessionState {
     public connectToken: string | undefined,
   ) {}
 
+  /** A fresh connect (after a final close) starts from nothing on the server; so does the mirror. */
+  reset(): void {
+    this.id = undefined;
+    this.room = undefined;
+    this.listening.length = 0;
+    this.params.clear();
+    this.tokens.length = 0;
+  }
+
   listen(room: string): void {
     if (!this.listening.includes(room)) this.listening.push(room);
   }

@@ -216,9 +216,15 @@ describe("EdgechatClient against the real Worker", () => {
     expect(await a.events.next("close")).toMatchObject({ code: 1000, goodbye: "quit", willReconnect: false });
     await a.events.none("reconnect");
     const b = await client({ room: uniqueRoom() });
+    await b.client.paramAdd("name", "Bea");
     b.client.close();
     expect(b.client.status).toBe("closed");
     await rejection(b.client.roomView(), "closed");
+    // connect() again starts a fresh connection, and the client forgets the old one's state.
+    const welcome = await b.client.connect();
+    expect(b.client.status).toBe("open");
+    expect(b.client.params).toEqual({});
+    expect(await b.client.detailsView()).toMatchObject({ id: welcome.id, params: {} });
   });
 });
 
