@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, eventually, isChat, isResponse, roomMembers, sleep, uniqueRoom, WsChatClient } from "../support/hostile.js";
+import { api, eventually, isChat, isResponse, listenerCounts, roomMembers, sleep, uniqueRoom, WsChatClient } from "../support/hostile.js";
 import { hostileCases } from "../support/hostileCases.js";
 import { runHostileCase } from "../support/hostileRunner.js";
 import { startWorker, type RunningWorker } from "../support/worker.js";
@@ -275,6 +275,61 @@ describe("hostile input over WebSocket: beyond the table", () => {
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
     hostile.close();
     observer.close();
+  });
+
+  it("connections dropped right after the upgrade, or in the middle of roomChange/listenToRoom, leave no ghosts", async () => {
+    const a = uniqueRoom("churnA");
+    const b = uniqueRoom("churnB");
+    const observer = await WsChatClient.connect(worker, { room: a });
+    const bListener = await WsChatClient.connect(worker, { room: uniqueRoom("churnL") });
+    expect((await bListener.request(`listenToRoom ${b}`)).status).toBe("OK");
+    const dropped: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      // Gone as soon as the upgrade completes.
+      dropped.push(TestSocket.open(`${worker.wsUrl}/connect?room=${a}`).then((socket) => socket.terminate()));
+      // Gone in the middle of moving or listening.
+      dropped.push(
+        WsChatClient.connect(worker, { room: a }).then((client) => {
+          client.send(`roomChange ${b}`);
+          client.send(`listenToRoom ${a}`);
+          client.send("say last words");
+          client.terminate();
+        }),
+      );
+      // Gone after listening to both rooms.
+      dropped.push(
+        WsChatClient.connect(worker, { room: a }).then(async (client) => {
+          await client.request(`listenToRoom ${b}`);
+          client.send(`listenToRoom ${a}`);
+          client.terminate();
+        }),
+      );
+    }
+    await Promise.all(dropped);
+    await eventually(async () => (await roomMembers(worker, a)).join() === observer.id, `only the observer left in ${a}`, 20_000, 200);
+    await eventually(async () => (await roomMembers(worker, b)).length === 0, `nobody left in ${b}`, 20_000, 200);
+    // The room's notices pair up: everyone who joined a left again (as seen by the observer).
+    await eventually(
+      async () => {
+        const notices = observer.received.filter(isChat).filter((m) => m.room === a && m.event !== undefined);
+        const joined = new Set(notices.filter((m) => m.event === "join").map((m) => m.from));
+        const left = new Set(notices.filter((m) => m.event === "leave").map((m) => m.from));
+        return joined.size > 0 && [...joined].every((id) => left.has(id));
+      },
+      "a leave notice for every join",
+      20_000,
+      200,
+    );
+    // Nobody listens to b any more: a say there reaches only the real listener and the room still works.
+    const speaker = await WsChatClient.connect(worker, { room: b });
+    const said = await speaker.request("say anyone?");
+    expect(said.status).toBe("OK");
+    await bListener.nextChat((m) => m.message === "anyone?");
+    const broadcast = await api(worker, "POST", `/api/rooms/${b}/broadcast`, { message: "count" });
+    expect(broadcast.body.delivered).toBe(2);
+    await eventually(async () => (await listenerCounts(worker, [a, b])).get(b) === 1, `one listener left in ${b}`, 20_000, 200);
+    expect((await listenerCounts(worker, [a, b])).get(a)).toBe(0);
+    for (const c of [observer, bListener, speaker]) c.close();
   });
 
   it("MAX_MESSAGE_BYTES is a setting: a worker with 100 allows exactly 100 bytes", async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, isChat, isResponse, roomMembers, sleep, TcpChatClient, WsChatClient, type ChatClient } from "../support/hostile.js";
+import { api, isChat, isResponse, listenerCounts, roomMembers, sleep, TcpChatClient, WsChatClient, type ChatClient } from "../support/hostile.js";
 import { startGateway, type RunningGateway } from "../support/gateway.js";
 import { startWorker, type RunningWorker } from "../support/worker.js";
 import type { Message } from "../support/wsClient.js";
@@ -150,21 +150,6 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-async function listenerCounts(rooms: string[]): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  let after = "";
-  for (let page = 0; page < 100; page++) {
-    const answer = await api(worker, "GET", `/api/rooms${after ? `?after=${encodeURIComponent(after)}` : ""}`);
-    expect(answer.status).toBe(200);
-    for (const entry of answer.body.rooms as { room: string; listenersCount: number }[]) {
-      if (rooms.includes(entry.room)) counts.set(entry.room, entry.listenersCount);
-    }
-    if (typeof answer.body.next !== "string") break;
-    after = answer.body.next;
-  }
-  return counts;
-}
-
 describe("soak", () => {
   it(
     `${CLIENTS} clients for ${SECONDS} s among 6 rooms: rooms list exactly the open connections, messages in seq order`,
@@ -227,7 +212,7 @@ describe("soak", () => {
       let counts = new Map<string, number>();
       const listenersBy = Date.now() + 20_000;
       const listenerMismatch = () => rooms.filter((room) => (counts.get(room) ?? 0) !== expectedListeners(room));
-      while ((counts = await listenerCounts(rooms)) && listenerMismatch().length > 0 && Date.now() < listenersBy) await sleep(250);
+      while ((counts = await listenerCounts(worker, rooms)) && listenerMismatch().length > 0 && Date.now() < listenersBy) await sleep(250);
       expect(
         rooms.map((room) => `${room}: ${counts.get(room) ?? 0}`),
         `seed ${seed}`,

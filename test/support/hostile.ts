@@ -307,6 +307,22 @@ export async function roomMembers(worker: RunningWorker, room: string): Promise<
   return answer.body.members as string[];
 }
 
+/** Listener counts of the rooms asked for, from the room directory (GET /api/rooms, paged); 0 when not listed. */
+export async function listenerCounts(worker: RunningWorker, rooms: string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>(rooms.map((room) => [room, 0]));
+  let after = "";
+  for (let page = 0; page < 1000; page++) {
+    const answer = await api(worker, "GET", `/api/rooms${after ? `?after=${encodeURIComponent(after)}` : ""}`);
+    if (answer.status !== 200) throw new Error(`room list ${answer.status}: ${answer.text}`);
+    for (const entry of answer.body.rooms as { room: string; listenersCount: number }[]) {
+      if (counts.has(entry.room)) counts.set(entry.room, entry.listenersCount);
+    }
+    if (typeof answer.body.next !== "string") break;
+    after = answer.body.next;
+  }
+  return counts;
+}
+
 // ---- tokens ------------------------------------------------------------------------------------
 
 const secretKey = (secret: string) => new TextEncoder().encode(secret);
