@@ -86,6 +86,12 @@ export class Client {
     return hostStubOf(this.id);
   }
 
+  /**
+   * Sends one frame. Caution: under vitest-pool-workers 0.15.1 a burst of frames sent without
+   * waiting can reach the object's webSocketMessage permuted (seen by wrapping the handler; real
+   * sockets under Miniflare keep the order), so a test that sends a burst must read the order the
+   * server took the requests in from messageCount, not assume the send order.
+   */
   send(frame: string | Frame | ArrayBuffer | Uint8Array): void {
     if (typeof frame === "string" || frame instanceof ArrayBuffer || frame instanceof Uint8Array) this.ws.send(frame);
     else this.ws.send(JSON.stringify(frame));
