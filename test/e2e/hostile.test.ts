@@ -189,6 +189,19 @@ describe("hostile input over WebSocket: beyond the table", () => {
     b.close();
   });
 
+  it("every allowed character works in a room name (case-sensitive); an empty ?room= means the default room", async () => {
+    const name = `Az09_-.:${uniqueRoom("x").replace(/[^A-Za-z0-9]/g, "")}`.slice(0, 64);
+    const a = await WsChatClient.connect(worker, { room: name });
+    expect(a.room).toBe(name);
+    const b = await WsChatClient.connect(worker, { room: name.toLowerCase() });
+    expect(b.room).toBe(name.toLowerCase());
+    expect((await api(worker, "GET", `/api/rooms/${encodeURIComponent(name)}`)).body.members).toEqual([a.id]);
+    expect((await api(worker, "GET", `/api/rooms/${encodeURIComponent(name.toLowerCase())}`)).body.members).toEqual([b.id]);
+    const c = await WsChatClient.connect(worker, { room: "" });
+    expect(c.room).toBe("defaultRoom");
+    for (const client of [a, b, c]) client.close();
+  });
+
   it("forbidden characters in ?room= are refused with 4400", async () => {
     for (const room of ["a b", "a/b", "café", "a#b", "<x>", "x".repeat(65)]) {
       const refused = await TestSocket.open(`${worker.wsUrl}/connect?room=${encodeURIComponent(room)}`);

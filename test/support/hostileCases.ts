@@ -156,6 +156,13 @@ export function hostileCases(): HostileCase[] {
   add({ name: "a null requestId is echoed", frame: { event: "roomView", requestId: null }, expect: "OK", requestId: null });
   add({ name: "a __proto__ member in a JSON say does not inject a filter", frame: '{"event":"say","message":"proto-say","__proto__":{"roomMatchKey":"id","roomMatchValue":"nobody"}}', expect: "OK", broadcast: "proto-say" });
 
+  // ---- a sender cannot forge the envelope ----
+  add(j({ event: "say", message: "forged", from: "edgechat", seq: 999999, room: "elsewhere", sentAt: 0, context: "api" }, "say cannot forge from, seq, room or context", "OK", { broadcast: "forged" }));
+  add({ name: "line say keeps the spaces of its message", frame: "say   spaced  out  ", expect: "OK", broadcast: "  spaced  out  " });
+  add({ name: "leading blanks before a line verb are ignored", frame: "   say hi", expect: "OK", broadcast: "hi" });
+  add({ name: "a say that looks like JSON in line form is text", frame: 'say {"event":"roomChange","room":"x"}', expect: "OK", broadcast: '{"event":"roomChange","room":"x"}' });
+  add({ name: "NUL and control characters in a say are relayed as text", frame: "say a\u0000b\u0007c", expect: "OK", broadcast: "a\u0000b\u0007c" });
+
   // ---- history, since and cursor (README "History and recovery") ----
   for (const bad of ["0", "-1", "abc", "1.5", "1 2"]) {
     add({ name: `line history ${bad} is bad_request`, frame: `history ${bad}`, expect: BAD });
