@@ -131,6 +131,32 @@ async function stop(code) {
 
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
+process.on("SIGHUP", () => void stop(0));
+// Safety net: however this process ends, its children are told to stop (wrangler then stops workerd).
+process.on("exit", () => {
+  for (const child of [gateway, wrangler]) {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
+// `npm start` runs us under `sh -c`, and a SIGTERM to npm's PID kills npm and sh without passing it
+// on: when our parent goes (we get re-parented), stop as if we had been told to.
+const parentAtStart = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentAtStart) {
+    log("parent process gone: stopping");
+    void stop(0);
+  }
+}, 500).unref();
+process.on("uncaughtException", (error) => {
+  console.error("[start]", error);
+  void stop(1);
+});
 wrangler.once("exit", (code, signal) => {
   if (stopping) return;
   log(`wrangler exited (${signal ?? code})`);
