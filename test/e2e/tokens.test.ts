@@ -364,6 +364,25 @@ describe("POST /api/tokens", () => {
     expect(answer.body.expiresAt as number).toBeLessThanOrEqual(Date.now() + 60_000);
   });
 
+  it("a token minted with a tiny ttlSeconds (0.001) is not born expired (or the ttl is refused)", async () => {
+    const before = Date.now();
+    const answer = await api(worker, "POST", "/api/tokens", { rooms: ["lobby"], ttlSeconds: 0.001 });
+    if (answer.status === 400) {
+      expect(answer.body.code).toBe("bad_request");
+      return;
+    }
+    expect(answer.status).toBe(200);
+    // The bearer was promised at least ttlSeconds: the token must not expire before the request even started.
+    expect(answer.body.expiresAt as number, `expiresAt ${answer.body.expiresAt} vs request start ${before}`).toBeGreaterThan(before);
+  });
+
+  it("a token with only exp is valid and grants nothing", async () => {
+    const client = await WsChatClient.connect(worker, { room: uniqueRoom("bare"), token: await hs256Token({}) });
+    const answer = await client.request(`auth ${await hs256Token({ rooms: [], attributes: {} })}`);
+    expect(answer).toMatchObject({ status: "OK", data: { rooms: [], attributes: {} } });
+    client.close();
+  });
+
   it("refuses bad bodies with 400", async () => {
     const bodies: [string, unknown, string[]][] = [
       ["rooms missing", {}, ["bad_request"]],
