@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { build, type BuildOptions } from "esbuild";
 import { chromium, type Browser } from "playwright-core";
@@ -35,13 +37,23 @@ let built: Promise<void> | undefined;
 
 /**
  * Builds the two browser bundles the demo page loads, with the options scripts/build.mjs uses
- * (only those two targets, so this never races another test building the gateway).
+ * (only those two targets, so this never races another test building the gateway). Test files
+ * run in parallel processes, so a file is replaced atomically and only when its content changed:
+ * a page loading it meanwhile never sees half a file.
  */
 export function buildBrowserBundles(): Promise<void> {
   built ??= Promise.all([
-    build({ ...browserBundle, entryPoints: ["src/client/browser.ts"], outfile: "public/client/edgechat.js" }),
-    build({ ...browserBundle, entryPoints: ["src/client/demo.ts"], outfile: "public/demo.js" }),
-  ]).then(() => undefined);
+    build({ ...browserBundle, entryPoints: ["src/client/browser.ts"], outfile: "public/client/edgechat.js", write: false }),
+    build({ ...browserBundle, entryPoints: ["src/client/demo.ts"], outfile: "public/demo.js", write: false }),
+  ]).then((results) => {
+    for (const file of results.flatMap((result) => result.outputFiles ?? [])) {
+      if (existsSync(file.path) && readFileSync(file.path).equals(file.contents)) continue;
+      mkdirSync(dirname(file.path), { recursive: true });
+      const temporary = `${file.path}.${process.pid}.tmp`;
+      writeFileSync(temporary, file.contents);
+      renameSync(temporary, file.path);
+    }
+  });
   return built;
 }
 
