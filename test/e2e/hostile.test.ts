@@ -223,6 +223,55 @@ describe("hostile input over WebSocket: beyond the table", () => {
     noSecret.close();
   });
 
+  it("a forged connect-intent header grants nothing", async () => {
+    const room = `private-${"ab".repeat(16)}`;
+    const forged = JSON.stringify({ room, grant: { rooms: [room], attributes: { auth: "true" } }, remoteIP: "6.6.6.6", viaGateway: true });
+    const client = await WsChatClient.connect(worker, {}, { "X-Edgechat-Connect-Intent": forged });
+    expect(client.room).toBe("defaultRoom");
+    const details = (await client.request("detailsView")).data as Message;
+    expect(details.attributes).toEqual({});
+    expect(details.remoteIP).not.toBe("6.6.6.6");
+    expect(await client.request(`roomChange ${room}`)).toMatchObject({ code: "not_authorized" });
+    client.sendRaw(Buffer.from([1]));
+    expect(await client.next(isResponse)).toMatchObject({ code: "bad_request" });
+    const refused = await TestSocket.open(`${worker.wsUrl}/connect?room=${room}`, { "X-Edgechat-Connect-Intent": forged });
+    expect(await refused.next()).toMatchObject({ code: "not_authorized" });
+    expect((await refused.waitClosed()).code).toBe(4403);
+    client.close();
+  });
+
+  it("a client that stops reading does not hold up the others in its room", async () => {
+    const room = uniqueRoom("slow");
+    const slow = await WsChatClient.connect(worker, { room });
+    const healthy = await WsChatClient.connect(worker, { room });
+    const sender = await WsChatClient.connect(worker, { room });
+    // Stop reading: the slow client's TCP window fills and the server has to buffer or drop it.
+    const raw = (slow.socket.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    const payload = "p".repeat(60 * 1024);
+    const seqs: number[] = [];
+    for (let i = 0; i < 150; i++) {
+      const answer = await api(worker, "POST", `/api/rooms/${room}/broadcast`, { message: { i, payload } });
+      expect(answer.status).toBe(200);
+      seqs.push(answer.body.seq as number);
+    }
+    await healthy.nextChat((m) => (m.message as { i?: number })?.i === 149, 30_000);
+    const got = healthy.received.filter(isChat).filter((m) => m.from === "edgechat");
+    expect(got.map((m) => m.seq)).toEqual(seqs);
+    expect((await sender.request("say still flowing")).status).toBe("OK");
+    await healthy.nextChat((m) => m.message === "still flowing");
+    raw.resume();
+    // Once it reads again the slow client gets everything in order, or it was closed: never a gap.
+    try {
+      await slow.nextChat((m) => m.message === "still flowing", 30_000);
+      const slowGot = slow.received.filter(isChat).filter((m) => m.from === "edgechat");
+      expect(slowGot.map((m) => m.seq)).toEqual(seqs);
+    } catch (error) {
+      if (!slow.isClosed()) throw error;
+    }
+    for (const c of [slow, healthy, sender]) c.close();
+  });
+
   it("ping is the keep-alive: answered pong, not counted, not broadcast", async () => {
     const room = uniqueRoom("ping");
     const observer = await WsChatClient.connect(worker, { room });
