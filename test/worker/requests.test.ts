@@ -573,6 +573,16 @@ describe("error responses", () => {
     expectError(await client.request("listenToRoom no/way"), "invalid_room", 9);
   });
 
+  it("check order invalid_room, then not_authorized, then already_listening (private rooms without a token)", async () => {
+    const client = await connect(uniqueRoom("order-checks"));
+    const privateRoom = `private-${"0a".repeat(16)}`;
+    expectError(await client.request(`listenToRoom ${privateRoom}`), "not_authorized", 1);
+    expectError(await client.request(`listenToRoom ${privateRoom}`), "not_authorized", 2); // never already_listening
+    expectError(await client.request({ event: "roomChange", room: privateRoom }), "not_authorized", 3);
+    expectError(await client.request(`listenToRoom private-${"x".repeat(60)}`), "invalid_room", 4); // 68 characters
+    expect(((await client.ok("detailsView")) as Frame).listening).toEqual([]);
+  });
+
   it("an error never closes the connection and never reaches anyone else", async () => {
     const room = uniqueRoom("quiet-errors");
     const client = await connect(room);

@@ -61,6 +61,13 @@ describe("/health and /connect", () => {
     }
   });
 
+  it("a refused connect to a private room without a token: one not_authorized message, then close 4403", async () => {
+    const { response, client } = await connectRaw(`room=private-${"0b".repeat(16)}`);
+    expect(response.status).toBe(101);
+    expect((await client.waitClosed()).code).toBe(4403);
+    expect(client.log).toEqual([{ context: "api", status: "error", code: "not_authorized", error: expect.any(String) }]);
+  });
+
   it("a refused connect joins nothing: no notice in the default room, no member added", async () => {
     const watcher = await connect(DEFAULT_ROOM);
     const before = (await roomStatus(DEFAULT_ROOM)).body.membersCount as number;
