@@ -178,6 +178,8 @@ describe("demo page in Chromium", () => {
     // While the network is down, a message typed now waits and is sent after the reconnect.
     await dropped.getByLabel("Message", { exact: true }).fill("typed while offline");
     await dropped.getByLabel("Message", { exact: true }).press("Enter");
+    await dropped.locator("#messages li.mine.pending", { hasText: "typed while offline" }).waitFor();
+    await dropped.screenshot({ path: `${ARTIFACTS}/demo-reconnecting.png` });
 
     proxy.setBlocked(false);
     await dropped.locator('#status[data-status="open"]').waitFor({ timeout: 20_000 });
