@@ -81,6 +81,8 @@ describe("responses, messageCount and requestId", () => {
     expect(response.data.messageCount).toBe(1);
     // Only the exact frame: anything else is a request (and verbs are case-sensitive).
     expectError(await client.request("Ping"), "unknown_verb", 2);
+    expectError(await client.request("ping "), "unknown_verb", 3);
+    expectError(await client.request(new TextEncoder().encode("ping")), "bad_request", 4); // binary
     expect(client.log.filter((frame) => frame === "pong")).toHaveLength(3);
   });
 

@@ -116,6 +116,12 @@ describe("POST /api/rooms/:room/broadcast", () => {
     expect((await broadcast(room, { message: "after" })).body).toEqual({ room, seq: 6, delivered: 0 });
   });
 
+  it("may broadcast to and read a private room", async () => {
+    const room = `private-${"1c".repeat(16)}`;
+    expect((await broadcast(room, { message: "server only" })).body).toEqual({ room, seq: 1, delivered: 0 });
+    expect(await roomStatus(room)).toMatchObject({ status: 200, body: { room, members: [], membersCount: 0 } });
+  });
+
   it("needs a message; a bad room name is 400 invalid_room", async () => {
     expectHttpError(await broadcast(uniqueRoom("api-bc-nomsg"), { text: "no message field" }), 400, "bad_request");
     expectHttpError(await api("/api/rooms/bad%20room/broadcast", { method: "POST", body: { message: "x" } }), 400, "invalid_room");
