@@ -24,6 +24,7 @@ const listenInput = byId<HTMLInputElement>("listen-input");
 const nameInput = byId<HTMLInputElement>("name-input");
 const alertBox = byId("alert");
 const roomPanel = byId<HTMLDetailsElement>("room-panel");
+const chatTitle = byId("chat-title");
 
 const names = new NameBook();
 const messages = new MessageList(byId<HTMLOListElement>("messages"), byId("empty"));
@@ -96,7 +97,7 @@ async function join(name: string, room: string): Promise<void> {
   nameInput.value = name;
   joinView.hidden = true;
   chatView.hidden = false;
-  side.showRoom(room);
+  showRoom(room);
   side.showListening([]);
   messages.notice(`You joined ${room}`);
   messageInput.focus();
@@ -137,7 +138,7 @@ async function switchRoom(room: string): Promise<void> {
   clearAlert();
   roomInput.value = "";
   localStorage.setItem(ROOM_KEY, room);
-  side.showRoom(room);
+  showRoom(room);
   messages.notice(`You moved to ${room}`);
   refreshMembers();
 }
@@ -183,6 +184,12 @@ async function rename(name: string): Promise<void> {
   messages.notice(`You are now ${name}`);
 }
 
+function showRoom(room: string): void {
+  side.showRoom(room);
+  chatTitle.textContent = `Chat in ${room}`;
+  document.title = `${room} · edgechat`;
+}
+
 // ---- events -----------------------------------------------------------------------------------
 
 function wire(c: EdgechatClient): void {
@@ -206,6 +213,8 @@ function wire(c: EdgechatClient): void {
   c.on("reconnect", (info) => {
     if (c !== client) return;
     names.learn(info.id, myName);
+    showRoom(info.room);
+    side.showListening(info.listening);
     messages.notice(`Reconnected to ${info.room}${info.listening.length ? ` (listening to ${info.listening.join(", ")})` : ""}`);
     for (const failure of info.failures) messages.notice(`Could not restore: ${describe(failure)}`);
     refreshMembers();

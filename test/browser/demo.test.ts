@@ -59,6 +59,8 @@ async function join(page: Page, name: string, room: string): Promise<void> {
   await page.locator('#status[data-status="open"]').waitFor();
   await page.locator("#chat-view").waitFor();
   await expectText(page, "#room-name", room);
+  expect(await page.title()).toBe(`${room} · edgechat`);
+  expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe(`Chat in ${room}`);
 }
 
 async function say(page: Page, text: string): Promise<void> {
