@@ -125,6 +125,21 @@ describe("hostile input through the TCP gateway: line-level abuse", () => {
     observer.close();
   });
 
+  it("nothing sent after quit in the same write is carried out", async () => {
+    const room = uniqueRoom("tcpquit");
+    const observer = await WsChatClient.connect(worker, { room });
+    const { client } = await connectTcp(room);
+    await observer.nextChat((m) => m.event === "join" && m.from === client.id);
+    client.sendRaw(Buffer.from(`say before quit\nquit\nsay ghost\n{"event":"say","message":"ghost json"}\nroomChange elsewhere\n`));
+    expect(await client.next((m) => typeof m === "object" && m.status === "Bye!")).toMatchObject({ reason: "quit" });
+    await client.waitClosed(10_000);
+    await observer.nextChat((m) => m.event === "leave" && m.from === client.id);
+    await observer.nothing((m) => isChat(m) && m.from === client.id, 300);
+    expect(observer.received.filter(isChat).filter((m) => m.from === client.id && m.event === undefined).map((m) => m.message)).toEqual(["before quit"]);
+    expect(await roomMembers(worker, room)).toEqual([observer.id]);
+    observer.close();
+  });
+
   it("an abrupt TCP reset (RST) mid-line removes the client from its room, and the room keeps working", async () => {
     const room = uniqueRoom("reset");
     const observer = await WsChatClient.connect(worker, { room });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, eventually, isChat, isResponse, listenerCounts, roomMembers, sleep, uniqueRoom, WsChatClient } from "../support/hostile.js";
+import { api, eventually, hs256Token, isChat, isResponse, listenerCounts, roomMembers, sleep, uniqueRoom, WsChatClient } from "../support/hostile.js";
 import { hostileCases } from "../support/hostileCases.js";
 import { runHostileCase } from "../support/hostileRunner.js";
 import { startWorker, type RunningWorker } from "../support/worker.js";
@@ -270,6 +270,45 @@ describe("hostile input over WebSocket: beyond the table", () => {
       if (!slow.isClosed()) throw error;
     }
     for (const c of [slow, healthy, sender]) c.close();
+  });
+
+  it("nothing sent after quit is carried out", async () => {
+    const room = uniqueRoom("afterquit");
+    const observer = await WsChatClient.connect(worker, { room });
+    const client = await WsChatClient.connect(worker, { room });
+    client.send("say before quit");
+    client.send("quit");
+    for (let i = 0; i < 5; i++) client.send(`say ghost ${i}`);
+    client.send({ event: "roomChange", room: uniqueRoom("ghost") });
+    expect(await client.next((m) => typeof m === "object" && m.status === "Bye!")).toMatchObject({ reason: "quit" });
+    expect((await client.waitClosed()).code).toBe(1000);
+    await observer.nextChat((m) => m.event === "leave" && m.from === client.id);
+    await observer.nothing((m) => isChat(m) && m.from === client.id, 300);
+    expect(observer.received.filter(isChat).filter((m) => m.from === client.id && m.event === undefined).map((m) => m.message)).toEqual(["before quit"]);
+    // Answers stop at the goodbye.
+    const afterBye = client.received.slice(client.received.findIndex((m) => typeof m === "object" && m.status === "Bye!") + 1);
+    expect(afterBye).toEqual([]);
+    expect(await roomMembers(worker, room)).toEqual([observer.id]);
+    observer.close();
+  });
+
+  it("pipelined requests run in order, including an auth before a private roomChange", async () => {
+    const privateRoom = (await api(worker, "POST", "/api/private-rooms")).body.room as string;
+    const client = await WsChatClient.connect(worker, { room: uniqueRoom("pipe") });
+    const token = await hs256Token({ rooms: [privateRoom], attributes: { team: "red" } });
+    client.send("auth not-a-token");
+    client.send(`roomChange ${privateRoom}`);
+    client.send(`auth ${token}`);
+    client.send(`roomChange ${privateRoom}`);
+    client.send("paramAdd k=1");
+    client.send("paramAdd k=2");
+    client.send("paramView k");
+    const answers: Message[] = [];
+    for (let i = 0; i < 7; i++) answers.push((await client.next(isResponse)) as Message);
+    expect(answers.map((a) => a.messageCount)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(answers.map((a) => a.code ?? a.status)).toEqual(["invalid_token", "not_authorized", "OK", "OK", "OK", "OK", "OK"]);
+    expect(answers[6].data).toBe("2");
+    client.close();
   });
 
   it("ping is the keep-alive: answered pong, not counted, not broadcast", async () => {
