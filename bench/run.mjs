@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [--servers=edgechat,ws,socketio] [--scenarios=connections,fanout,rooms,gateway]
-//               [--out=bench/results/latest]
+//               [--rounds=2] [--ns=10,100,1000] [--gateway-ns=10,100] [--out=bench/results/latest]
 // Runs every scenario against edgechat and the two baselines, one server process at a time, with
 // the same load generator, and writes <out>.json, <out>.md and <out>.svg.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -22,7 +22,9 @@ const args = Object.fromEntries(
     return [m[1], m[2] ?? true];
   }),
 );
-const cfg = args.quick ? QUICK : FULL;
+const cfg = { ...(args.quick ? QUICK : FULL) };
+if (args["gateway-ns"]) cfg.gatewayNs = String(args["gateway-ns"]).split(",").map(Number);
+if (args.ns) cfg.fanoutNs = String(args.ns).split(",").map(Number);
 const servers = args.servers ? String(args.servers).split(",") : SERVER_NAMES;
 const scenarios = args.scenarios ? String(args.scenarios).split(",") : ["connections", "fanout", "rooms", "gateway"];
 const out = args.out ?? (args.quick ? "bench/results/quick" : "bench/results/latest");
@@ -35,6 +37,10 @@ async function stopAll() {
   live.clear();
 }
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => stopAll().then(() => process.exit(130)));
+process.on("uncaughtException", (error) => {
+  log(`uncaught: ${error?.stack ?? error}`);
+  stopAll().then(() => process.exit(3));
+});
 // Hard bound on the whole run.
 const hardLimit = setTimeout(() => {
   log(`run exceeded ${cfg.mode === "quick" ? 120 : 420} s: stopping`);

@@ -23,6 +23,7 @@ export class Agent {
         else p?.resolve(msg.result);
       }
     });
+    this.child.on("error", () => {}); // a send after exit; the exit handler below rejects what waits
     this.child.once("exit", () => {
       for (const p of this.pending.values()) p.reject(new Error(`${this.name} exited`));
       this.pending.clear();
@@ -31,9 +32,12 @@ export class Agent {
 
   call(cmd, args = {}) {
     const id = this.nextId++;
+    if (!this.child.connected) return Promise.reject(new Error(`${this.name} is not running`));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.child.send({ ...args, cmd, id });
+      this.child.send({ ...args, cmd, id }, (error) => {
+        if (error && this.pending.delete(id)) reject(error);
+      });
     });
   }
 

@@ -80,13 +80,13 @@ export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${
       generator: { cores: round(gen.cores, 2), perAgent: gen.perAgent.map((p) => ({ ...p, cores: round(p.cores, 2), loopDelayP99Ms: round(p.loopDelayP99Ms, 1) })) },
     };
     // Let the tail drain before the next phase: every receiver has everything sent.
-    const drainUntil = Date.now() + 10000;
+    const drainUntil = Date.now() + 8000;
     while (globalMin < nextIndex - 1 && Date.now() < drainUntil) await sleep(20);
     result[phase].drained = globalMin >= nextIndex - 1;
     await waitQuiet(server.pid, { maxMs: 5000 });
   }
   for (const a of pool.receivers) a.onProgress = undefined;
   await Promise.all(pool.all.map((a) => a.call("closeAll")));
-  await waitQuiet(server.pid, { maxMs: 20000 });
+  await waitQuiet(server.pid, { maxMs: 10000 });
   return result;
 }

@@ -53,7 +53,7 @@ const mf = new Miniflare({
   compatibilityDate: config.compatibilityDate,
   durableObjects: config.durableObjects,
   // BENCH_VARS: JSON of extra settings (what-if experiments, e.g. {"HISTORY_SIZE":"0"}).
-  bindings: { ...config.vars, ...devVars(), RATE_LIMIT: process.env.BENCH_RATE_LIMIT ?? "1000000", ...JSON.parse(process.env.BENCH_VARS ?? "{}") },
+  bindings: { ...config.vars, ...devVars(), RATE_LIMIT: process.env.BENCH_RATE_LIMIT ?? "1000000", ...JSON.parse(process.env.BENCH_VARS || "{}") },
   host: "127.0.0.1",
   port: 0,
   cf: false,
