@@ -272,6 +272,22 @@ describe("hostile input over WebSocket: beyond the table", () => {
     for (const c of [slow, healthy, sender]) c.close();
   });
 
+  it("clients closing with any close code and reason leave their rooms", async () => {
+    const room = uniqueRoom("closecodes");
+    const observer = await WsChatClient.connect(worker, { room });
+    const closes: [number, string][] = [[1000, ""], [1001, "going away"], [1011, "oops"], [3000, "app"], [4000, "x".repeat(123)], [4999, "é".repeat(61)]];
+    for (const [code, reason] of closes) {
+      const client = await WsChatClient.connect(worker, { room });
+      expect((await client.request({ event: "listenToRoom", room: `${room}-l` })).status).toBe("OK");
+      client.socket.ws.close(code, reason);
+      await observer.nextChat((m) => m.event === "leave" && m.from === client.id);
+    }
+    expect(await roomMembers(worker, room)).toEqual([observer.id]);
+    await eventually(async () => (await listenerCounts(worker, [`${room}-l`])).get(`${room}-l`) === 0, "no listeners left");
+    expect((await observer.request("say alone")).status).toBe("OK");
+    observer.close();
+  });
+
   it("nothing sent after quit is carried out", async () => {
     const room = uniqueRoom("afterquit");
     const observer = await WsChatClient.connect(worker, { room });

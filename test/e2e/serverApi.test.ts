@@ -213,6 +213,25 @@ describe("bodies", () => {
   });
 });
 
+describe("query parameters", () => {
+  it("odd cursors and after values are 400 or harmless, never 500", async () => {
+    const room = uniqueRoom("query");
+    const client = await WsChatClient.connect(worker, { room });
+    for (const cursor of ["abc", "-1", "1.5", "1".repeat(16), "%00", "__proto__"]) {
+      expectJsonError(await api(worker, "GET", `/api/rooms/${room}?cursor=${cursor}`), 400, "bad_request", `cursor ${cursor}`);
+    }
+    const far = await api(worker, "GET", `/api/rooms/${room}?cursor=999999`);
+    expect(far.status).toBe(200);
+    expect(far.body).toMatchObject({ room, members: [], membersCount: 1 });
+    for (const after of ["%00", "__proto__", "zzzzzzzz", encodeURIComponent("a b/c"), "x".repeat(2000)]) {
+      const answer = await api(worker, "GET", `/api/rooms?after=${after}`);
+      expect(answer.status, `after ${after.slice(0, 20)}`).toBe(200);
+      expect(Array.isArray(answer.body.rooms)).toBe(true);
+    }
+    client.close();
+  });
+});
+
 describe("connection ids", () => {
   it("an id that is gone, made up, or malformed is 404 (never 500) for messages and attributes", async () => {
     const gone = await WsChatClient.connect(worker, { room: uniqueRoom("gone") });
