@@ -180,6 +180,19 @@ describe("rate limit (token bucket: capacity 2 × RATE_LIMIT, starts full)", () 
     });
   }
 
+  it("a fractional RATE_LIMIT (0.5/s, bucket of 1) still lets the first request through", async () => {
+    const half = await startWorker({ RATE_LIMIT: "0.5" });
+    try {
+      const client = await WsChatClient.connect(half, { room: uniqueRoom("half") });
+      const answers = await burst(client, ["roomView", "roomView"]);
+      expect(answers[0], JSON.stringify(answers[0])).toMatchObject({ status: "OK", messageCount: 1 });
+      expect(answers[1]).toMatchObject({ status: "error", code: "rate_limited", messageCount: 2 });
+      client.close();
+    } finally {
+      await half.dispose();
+    }
+  });
+
   describe("RATE_LIMIT 1 (bucket of 2)", () => {
     let slow: RunningWorker;
     beforeAll(async () => {
