@@ -163,6 +163,11 @@ export function hostileCases(): HostileCase[] {
   add({ name: "a say that looks like JSON in line form is text", frame: 'say {"event":"roomChange","room":"x"}', expect: "OK", broadcast: '{"event":"roomChange","room":"x"}' });
   add({ name: "NUL and control characters in a say are relayed as text", frame: "say a\u0000b\u0007c", expect: "OK", broadcast: "a\u0000b\u0007c" });
 
+  // ---- lone surrogates (valid JSON escapes, invalid Unicode) ----
+  add({ name: "a lone surrogate in a JSON say is relayed as an escape", frame: '{"event":"say","message":"a\\ud800b"}', expect: "OK", broadcast: "a\ud800b" });
+  add({ name: "a lone surrogate as a param key counts as one character", frame: '{"event":"paramAdd","key":"\\udc00","value":"\\ud800"}', expect: "OK" });
+  add({ name: "a lone surrogate in a room name is invalid_room", frame: '{"event":"roomChange","room":"a\\ud800"}', expect: code("invalid_room") });
+
   // ---- history, since and cursor (README "History and recovery") ----
   for (const bad of ["0", "-1", "abc", "1.5", "1 2"]) {
     add({ name: `line history ${bad} is bad_request`, frame: `history ${bad}`, expect: BAD });
