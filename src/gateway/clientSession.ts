@@ -32,6 +32,9 @@ export class ClientSession {
   private readonly splitter: LineSplitter;
   private readonly telnet = new TelnetFilter();
   private queued: (string | Buffer)[] = [];
+  private queuedBytes = 0;
+  /** Reading from the client is paused while the upstream has not taken what it sent. */
+  private inputPaused = false;
   /** Requests forwarded that have not been answered yet (a response, or pong for ping). */
   private outstanding = 0;
   /** Who sent each ping still waiting for its pong (pongs come back in order): true = the client. */
@@ -72,7 +75,7 @@ export class ClientSession {
     });
     socket.on("close", () => this.onSocketClose());
 
-    this.ws = openUpstream(config.upstreamConnectUrl, ip, config.gatewaySecret);
+    this.ws = openUpstream(config.upstreamConnectUrl, ip, config.gatewaySecret, config.connectTimeoutMs);
     this.ws.on("open", () => this.onUpstreamOpen());
     this.ws.on("message", (data, isBinary) => this.onUpstreamMessage(data as Buffer, isBinary));
     this.ws.on("close", () => this.onUpstreamClose());
@@ -128,16 +131,30 @@ export class ClientSession {
       case WebSocket.OPEN:
         this.outstanding++;
         this.lastSentAt = Date.now();
-        this.ws.send(frame);
+        this.ws.send(frame, this.onSent);
         break;
       case WebSocket.CONNECTING:
         this.outstanding++;
         this.queued.push(frame);
+        this.queuedBytes += typeof frame === "string" ? Buffer.byteLength(frame) : frame.length;
         break;
       default:
-        break; // the upstream is going; its close ends the session
+        return; // the upstream is going; its close ends the session
+    }
+    // A client that types faster than the upstream takes it (or before it is even open) is read no
+    // further until it catches up, so the gateway never holds more than about maxBufferBytes of it.
+    if (!this.inputPaused && this.queuedBytes + this.ws.bufferedAmount > this.config.maxBufferBytes) {
+      this.inputPaused = true;
+      this.socket.pause();
     }
   }
+
+  private readonly onSent = (): void => {
+    if (this.inputPaused && !this.finished && this.queuedBytes + this.ws.bufferedAmount <= this.config.maxBufferBytes / 2) {
+      this.inputPaused = false;
+      this.socket.resume();
+    }
+  };
 
   /** FIN from the client: the last line still counts, and the session ends once everything is answered. */
   private onClientEnd(): void {
@@ -160,8 +177,10 @@ export class ClientSession {
     this.upstreamOpened = true;
     const queued = this.queued;
     this.queued = [];
+    this.queuedBytes = 0;
     this.lastSentAt = Date.now();
-    for (const frame of queued) this.ws.send(frame);
+    for (const frame of queued) this.ws.send(frame, this.onSent);
+    this.onSent();
   }
 
   private onUpstreamMessage(frame: Buffer, isBinary: boolean): void {

@@ -20,6 +20,8 @@ export interface GatewayConfig {
   /** Send `ping` upstream for a client that sent nothing for this long, so the room's idle timeout
    * (IDLE_TIMEOUT_SECONDS) never closes a TCP client that is still connected; 0 turns it off. */
   keepaliveMs: number;
+  /** How long the upstream WebSocket handshake may take before the client is told "server unavailable". */
+  connectTimeoutMs: number;
   /** After a goodbye, how long a client gets to read it before its socket is destroyed. */
   closeGraceMs: number;
   /** One line per event (connect, disconnect, ...). */
@@ -34,6 +36,7 @@ export const GATEWAY_DEFAULTS = {
   maxBufferBytes: 1024 * 1024,
   maxStallMs: 30_000,
   keepaliveMs: 60_000,
+  connectTimeoutMs: 10_000,
   closeGraceMs: 2_000,
 } as const;
 
@@ -50,6 +53,7 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
     maxBufferBytes: options.maxBufferBytes ?? GATEWAY_DEFAULTS.maxBufferBytes,
     maxStallMs: options.maxStallMs ?? GATEWAY_DEFAULTS.maxStallMs,
     keepaliveMs: options.keepaliveMs ?? GATEWAY_DEFAULTS.keepaliveMs,
+    connectTimeoutMs: options.connectTimeoutMs ?? GATEWAY_DEFAULTS.connectTimeoutMs,
     closeGraceMs: options.closeGraceMs ?? GATEWAY_DEFAULTS.closeGraceMs,
     log: options.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`)),
   };
@@ -57,6 +61,7 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
   for (const key of ["maxMessageBytes", "maxBufferBytes"] as const) {
     if (!Number.isInteger(config[key]) || config[key] < 1) throw new Error(`${key} must be a positive integer`);
   }
+  if (!Number.isFinite(config.connectTimeoutMs) || config.connectTimeoutMs <= 0) throw new Error("connectTimeoutMs must be positive");
   for (const key of ["maxStallMs", "keepaliveMs", "closeGraceMs"] as const) {
     if (!Number.isFinite(config[key]) || config[key] < 0) throw new Error(`${key} must be zero or more`);
   }

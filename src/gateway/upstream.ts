@@ -5,10 +5,10 @@ import { GATEWAY_CLIENT_IP_HEADER, GATEWAY_SECRET_HEADER, PONG } from "../protoc
  * Opens the upstream chat WebSocket for one TCP client. Compression is off: workerd offers
  * permessage-deflate by default and it costs 3-4x in fan-out throughput for no gain on loopback or LAN.
  */
-export function openUpstream(url: string, clientIP: string, gatewaySecret: string | undefined): WebSocket {
+export function openUpstream(url: string, clientIP: string, gatewaySecret: string | undefined, handshakeTimeoutMs: number): WebSocket {
   const headers: Record<string, string> = { [GATEWAY_CLIENT_IP_HEADER]: clientIP };
   if (gatewaySecret) headers[GATEWAY_SECRET_HEADER] = gatewaySecret;
-  return new WebSocket(url, { perMessageDeflate: false, headers });
+  return new WebSocket(url, { perMessageDeflate: false, headers, handshakeTimeout: handshakeTimeoutMs });
 }
 
 // The room object builds responses and goodbyes with JSON.stringify of objects whose first keys are

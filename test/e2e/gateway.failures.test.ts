@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo } from "node:net";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnGatewayProcess, startGateway, TcpClient, type RunningGateway } from "../support/gateway.js";
 import { startWorker, type RunningWorker } from "../support/worker.js";
@@ -190,5 +190,42 @@ describe("gateway failures and limits", () => {
     const output = child.output();
     expect(output).toContain(`connect 127.0.0.1:${a.client.localPort}`);
     expect(output).toContain(`disconnect 127.0.0.1:${b.client.localPort}`);
+  });
+});
+
+describe("gateway with an upstream that never answers the handshake", () => {
+  it("stops reading a client that floods it meanwhile, then says 'server unavailable' after the connect timeout", async () => {
+    // Accepts TCP and never says a word: the upstream WebSocket stays CONNECTING.
+    const silent = createServer(() => {});
+    const held: Socket[] = [];
+    silent.on("connection", (socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    cleanups.push(() => {
+      for (const socket of held) socket.destroy();
+      return new Promise((resolve) => silent.close(resolve));
+    });
+    const gateway = await gatewayFor(`ws://127.0.0.1:${port}`, { maxBufferBytes: 64 * 1024, connectTimeoutMs: 3_000 });
+    const client = await TcpClient.open(gateway.port);
+    cleanups.push(() => client.destroy());
+
+    // Far more than any kernel buffers: if the gateway kept reading, it would queue all of it.
+    const line = Buffer.from(`say ${"q".repeat(1000)}\n`);
+    const lines = Buffer.concat(Array.from({ length: 1000 }, () => line)); // ~1 MB
+    let written = 0;
+    while (client.socket.write(lines)) written += lines.length;
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+    // The gateway stopped reading: our write buffer does not drain while the upstream is connecting.
+    const drained = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 1_000);
+      client.socket.once("drain", () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    expect(drained).toBe(false);
+
+    const rest = await client.waitEnded(10_000);
+    expect(rest).toEqual([{ context: "api", status: "Bye!", reason: "server unavailable" }]);
   });
 });
