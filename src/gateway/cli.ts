@@ -44,6 +44,12 @@ const program = new Command()
       .default(GATEWAY_DEFAULTS.keepaliveMs)
       .argParser(integer("keepalive-ms", 0)),
   )
+  .addOption(
+    new Option("--connect-timeout-ms <ms>", "how long the upstream handshake may take before a client is told the server is unavailable")
+      .env("CONNECT_TIMEOUT_MS")
+      .default(GATEWAY_DEFAULTS.connectTimeoutMs)
+      .argParser(integer("connect-timeout-ms", 1)),
+  )
   .showHelpAfterError();
 
 program.parse();
@@ -56,6 +62,7 @@ const options = program.opts<{
   maxBufferBytes: number;
   maxStallMs: number;
   keepaliveMs: number;
+  connectTimeoutMs: number;
 }>();
 
 let gateway;
