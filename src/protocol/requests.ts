@@ -77,26 +77,19 @@ function lineArguments(verb: Verb, rest: string): ClientRequest {
       return { verb, message: rest };
     case "roomChange":
     case "listenToRoom": {
-      // `roomChange <room> [since=<seq>]`
-      const [room = "", ...options] = argument.split(/\s+/);
-      const request: ClientRequest = { verb, room: roomArgument(verb, room) };
-      for (const option of options) {
-        const match = /^since=(.*)$/.exec(option);
-        if (!match) throw new ProtocolError("bad_request", `${verb} takes a room and optionally since=<seq>`);
-        request.since = seqArgument(match[1]);
-      }
-      return request;
+      // `roomChange <room> [since=<seq>]`; anything else is all room name (and then invalid).
+      const resume = /^(\S+)\s+since=(\S*)$/.exec(argument);
+      if (!resume) return { verb, room: roomArgument(verb, argument) };
+      return { verb, room: roomArgument(verb, resume[1]), since: seqArgument(resume[2]) };
     }
     case "silenceRoom":
       return { verb, room: roomArgument(verb, argument) };
     case "roomView": {
       // `roomView [<room> [<cursor>]]`
       if (argument === "") return { verb };
-      const [room, cursor, ...extra] = argument.split(/\s+/);
-      if (extra.length > 0) throw new ProtocolError("bad_request", "roomView takes a room and optionally a cursor");
-      return cursor === undefined
-        ? { verb, room: roomArgument(verb, room) }
-        : { verb, room: roomArgument(verb, room), cursor: cursorArgument(cursor) };
+      const paged = /^(\S+)\s+([0-9]+)$/.exec(argument);
+      if (!paged) return { verb, room: roomArgument(verb, argument) };
+      return { verb, room: roomArgument(verb, paged[1]), cursor: cursorArgument(paged[2]) };
     }
     case "history":
       return argument === "" ? { verb } : { verb, limit: countArgument(argument) };

@@ -46,11 +46,12 @@ export async function verifyToken(token: string, secret: string): Promise<Grant>
 }
 
 export async function mintToken(grant: Grant, ttlSeconds: number, secret: string): Promise<{ token: string; expiresAt: number }> {
-  const expiresAt = Date.now() + ttlSeconds * 1000;
+  // exp is in whole seconds; rounding up means a token never expires before the ttl asked for.
+  const exp = Math.ceil((Date.now() + ttlSeconds * 1000) / 1000);
   const token = await new SignJWT({ rooms: grant.rooms, attributes: grant.attributes })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuedAt()
-    .setExpirationTime(Math.floor(expiresAt / 1000))
+    .setExpirationTime(exp)
     .sign(keyOf(secret));
-  return { token, expiresAt: Math.floor(expiresAt / 1000) * 1000 };
+  return { token, expiresAt: exp * 1000 };
 }
