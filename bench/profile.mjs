@@ -34,6 +34,21 @@ try {
     await sessions[t].send("Profiler.enable");
     await sessions[t].send("Profiler.setSamplingInterval", { interval: 200 });
   }
+  if (args.scenario === "connect") {
+    // Profile the connect path: `n` connections over n/10 rooms, as in the connections scenario.
+    const rooms = Array.from({ length: n }, (_, i) => `prof-${i % Math.max(1, Math.round(n / 10))}`);
+    for (const t of targets) await sessions[t].send("Profiler.start");
+    const half = Math.ceil(rooms.length / 2);
+    const t0 = performance.now();
+    const conns = await Promise.all(pool.receivers.map((a, i) => a.call("connect", { proto: "ec", base: server.wsUrl, rooms: rooms.slice(i * half, (i + 1) * half), concurrency: cfg.connectConcurrency })));
+    const ms = performance.now() - t0;
+    for (const t of targets) {
+      const { profile } = await sessions[t].send("Profiler.stop");
+      report.profiles[t] = summarize(profile);
+    }
+    report.load = { connections: conns.reduce((a, c) => a + c.opened, 0), connectsPerSec: Math.round((n / ms) * 1000) };
+    report.phase = "connect";
+  } else {
   const result = await fanout({
     server,
     pool,
@@ -65,6 +80,7 @@ try {
     },
   });
   report.load = { deliveriesPerSec: result[phase].deliveriesPerSec, msgsPerSec: result[phase].msgsPerSec, p50Ms: result[phase].p50Ms, p99Ms: result[phase].p99Ms, server: result[phase].server, machineBusyCores: result[phase].machineBusyCores, generatorCores: result[phase].generator.cores };
+  }
   if (straceOut) report.strace = straceOut;
 } finally {
   for (const s of Object.values(sessions)) s.close();
@@ -72,7 +88,7 @@ try {
   await server.stop();
 }
 writeFileSync(`${out}.json`, JSON.stringify(report, null, 2) + "\n");
-const lines = [`# edgechat CPU profile under fan-out (N=${n}, ${phase} phase, ${cfg.measureMs} ms, src: ${report.srcDir}${report.vars ? `, vars ${report.vars}` : ""})`, "", "Load: " + JSON.stringify(report.load), ""];
+const lines = [`# edgechat CPU profile under ${report.phase === "connect" ? "connects" : "fan-out"} (N=${n}, ${report.phase} phase, ${cfg.measureMs} ms, src: ${report.srcDir}${report.vars ? `, vars ${report.vars}` : ""})`, "", "Load: " + JSON.stringify(report.load), ""];
 for (const [t, p] of Object.entries(report.profiles)) {
   lines.push(`## ${t}: ${p.samples} samples over ${Math.round(p.durationMs)} ms`, "", "| self % | function |", "|---|---|", ...p.self.slice(0, 20).map((x) => `| ${x.pct} | ${x.name} |`), "", "| inclusive % | function |", "|---|---|", ...p.inclusive.slice(0, 30).map((x) => `| ${x.pct} | ${x.name} |`), "");
 }
