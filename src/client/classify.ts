@@ -1,6 +1,7 @@
 import type {
   ChatMessage,
   ErrorResponse,
+  GapMessage,
   GoodbyeMessage,
   OkResponse,
   RefusalMessage,
@@ -15,6 +16,7 @@ export type Incoming =
   | { kind: "response"; message: OkResponse | ErrorResponse }
   | { kind: "chat"; message: ChatMessage }
   | { kind: "goodbye"; message: GoodbyeMessage }
+  | { kind: "gap"; message: GapMessage }
   | { kind: "refusal"; message: RefusalMessage }
   | { kind: "direct"; message: DirectMessage }
   | { kind: "unknown"; text: string };
@@ -36,7 +38,8 @@ export function classify(text: string): Incoming {
     if (typeof m.welcome === "string" && typeof m.id === "string") return { kind: "welcome", message: m as unknown as WelcomeMessage };
     if (m.status === "Bye!") return { kind: "goodbye", message: m as unknown as GoodbyeMessage };
     if (m.status === "error" && typeof m.code === "string") return { kind: "refusal", message: m as unknown as RefusalMessage };
-    // Server notes about the stream (such as a resume's `gap`) are not direct messages.
+    if (m.event === "gap" && typeof m.room === "string") return { kind: "gap", message: m as unknown as GapMessage };
+    // Other server notes about the stream are not direct messages.
     if (typeof m.event === "string") return { kind: "unknown", text };
   }
   if (

@@ -15,6 +15,7 @@ import type {
   RoomData,
   RoomViewData,
   SayData,
+  ResumeOptions,
   SayOptions,
   WebSocketConstructorLike,
   WebSocketLike,
@@ -128,12 +129,13 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     return this.request("say", { message, ...options }) as Promise<SayData>;
   }
 
-  roomChange(room: string): Promise<RoomData> {
-    return this.request("roomChange", { room }) as Promise<RoomData>;
+  /** `since`: also replay the room's kept messages after that seq, before anything live. */
+  roomChange(room: string, options: ResumeOptions = {}): Promise<RoomData> {
+    return this.request("roomChange", { room, ...options }) as Promise<RoomData>;
   }
 
-  listenToRoom(room: string): Promise<RoomData> {
-    return this.request("listenToRoom", { room }) as Promise<RoomData>;
+  listenToRoom(room: string, options: ResumeOptions = {}): Promise<RoomData> {
+    return this.request("listenToRoom", { room, ...options }) as Promise<RoomData>;
   }
 
   silenceRoom(room: string): Promise<RoomData> {
@@ -296,6 +298,9 @@ export class EdgechatClient extends Emitter<ClientEvents> {
         return;
       case "direct":
         this.emit("direct", incoming.message);
+        return;
+      case "gap":
+        this.emit("gap", incoming.message);
         return;
       default:
         return; // pong, or something this client version does not know
@@ -502,9 +507,12 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     const direct = target !== undefined && !isPrivateRoom(target);
     const viaConnectToken = target !== undefined && target === session.firstRoom && session.connectToken !== undefined;
     const tokenInUrl = !direct && viaConnectToken;
+    // Resume where the last socket stopped: the room replays what was missed, in order, first.
+    const rejoined = direct || viaConnectToken ? target : undefined;
     const url = connectUrl(this.url, {
-      room: direct || viaConnectToken ? target : undefined,
+      room: rejoined,
       token: tokenInUrl ? session.connectToken : undefined,
+      since: rejoined === undefined ? undefined : session.lastSeq.get(rejoined),
     });
     let welcome: WelcomeMessage;
     try {
@@ -533,8 +541,12 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     const tokens = tokenInUrl ? session.tokens : [session.connectToken, ...session.tokens];
     for (const token of tokens) if (token) steps.push(["auth", { token }]);
     for (const [key, value] of session.params) steps.push(["paramAdd", { key, value }]);
-    if (target !== undefined && target !== welcome.room) steps.push(["roomChange", { room: target }]);
-    for (const room of session.listening) steps.push(["listenToRoom", { room }]);
+    const resume = (room: string): RequestFields => {
+      const since = session.lastSeq.get(room);
+      return since === undefined ? { room } : { room, since };
+    };
+    if (target !== undefined && target !== welcome.room) steps.push(["roomChange", resume(target)]);
+    for (const room of session.listening) steps.push(["listenToRoom", resume(room)]);
 
     const results: Promise<unknown>[] = [];
     for (let i = 0; i < steps.length; i++) {

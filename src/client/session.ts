@@ -1,7 +1,7 @@
 /**
  * What the client knows about its connection's state on the server, kept from successful
  * responses, so a reconnect can restore it: room, listened rooms, params, presented tokens, and
- * the last `seq` received per room (where a later `since=` resume would start).
+ * the last `seq` received per room (where a `since=` resume starts).
  */
 export class SessionState {
   id: string | undefined;

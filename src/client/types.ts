@@ -1,4 +1,4 @@
-import type { ChatMessage, ErrorCode, RefusalCode, WelcomeMessage } from "../protocol/index.js";
+import type { ChatMessage, ErrorCode, GapMessage, RefusalCode, WelcomeMessage } from "../protocol/index.js";
 
 /**
  * The smallest WHATWG-style WebSocket the client needs: the browser's `WebSocket`, the `ws`
@@ -89,6 +89,11 @@ export interface AuthData {
   attributes: Record<string, string>;
 }
 
+export interface ResumeOptions {
+  /** Replay the room's kept messages with a seq above this one before anything live. */
+  since?: number;
+}
+
 export interface SayOptions {
   roomMatchKey?: string;
   roomMatchValue?: string;
@@ -139,4 +144,6 @@ export interface ClientEvents {
   close: CloseInfo;
   reconnect: ReconnectInfo;
   status: StatusChange;
+  /** A resume asked for messages the room no longer keeps: seqs after `from` up to `to` are lost. */
+  gap: GapMessage;
 }

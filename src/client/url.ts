@@ -1,8 +1,8 @@
 /**
  * The `/connect` URL for a base address: http(s) becomes ws(s), a bare origin gets `/connect`,
- * and `room`/`token` go in the query. (A later `since=<seq>` resume adds its parameter here.)
+ * and `room`/`token`/`since` go in the query.
  */
-export function connectUrl(base: string, query: { room?: string; token?: string }): string {
+export function connectUrl(base: string, query: { room?: string; token?: string; since?: number }): string {
   const url = new URL(base, typeof location === "undefined" ? undefined : location.href);
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";
@@ -11,6 +11,8 @@ export function connectUrl(base: string, query: { room?: string; token?: string 
   else url.searchParams.delete("room");
   if (query.token) url.searchParams.set("token", query.token);
   else url.searchParams.delete("token");
+  if (query.since !== undefined) url.searchParams.set("since", String(query.since));
+  else url.searchParams.delete("since");
   return url.toString();
 }
 

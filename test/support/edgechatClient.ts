@@ -40,7 +40,7 @@ export class EventLog {
   private waiters: (() => void)[] = [];
 
   constructor(client: EdgechatClient) {
-    const names: EventName[] = ["welcome", "message", "join", "leave", "direct", "close", "reconnect", "status"];
+    const names: EventName[] = ["welcome", "message", "join", "leave", "direct", "close", "reconnect", "status", "gap"];
     for (const name of names) {
       client.on(name, (payload) => {
         this.events.push({ name, payload } as Recorded);
