@@ -6,7 +6,8 @@ export const FULL = {
   warmMs: 500,
   measureMs: 3000,
   windowDeliveries: 20000, // max phase: W = clamp(ceil(20000/N), 8, 1024) messages in flight
-  fixedDeliveries: 10000, // fixed phase: N x rate = 10k deliveries/s
+  fixedDeliveries: 10000, // fixed phase: min(10000/N, fixedMaxMsgs) messages/s: a load every server carries
+  fixedMaxMsgs: 200,
   connectConcurrency: 25, // per receiver process
   rooms: { rooms: 100, members: 10, perMemberRate: 2 },
   connections: { count: 1000, roomsOver: 100 },

@@ -46,7 +46,7 @@ export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${
   const result = { n, setupMs: round(setupMs, 0), connectsPerSec: round((n / setupMs) * 1000, 0) };
   for (const phase of phases) {
     const window = Math.max(8, Math.min(1024, Math.ceil(cfg.windowDeliveries / n)));
-    const rate = cfg.fixedDeliveries / n;
+    const rate = Math.min(cfg.fixedDeliveries / n, cfg.fixedMaxMsgs ?? Infinity);
     await onPhase?.(phase, "before");
     const args = { durationMs: cfg.warmMs + cfg.measureMs, startIndex: nextIndex };
     const sending = phase === "max" ? pool.sender.call("sendWindow", { ...args, window }) : pool.sender.call("sendRate", { ...args, rate });

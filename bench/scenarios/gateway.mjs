@@ -44,11 +44,18 @@ export async function gateway({ cfg, live, log }) {
         ["wsMoved", "ecmove", server.wsUrl],
         ["tcp", "tcp", gw.url],
       ]) {
-        const g0 = sampleTree(gw.pid);
+        const gwCores = {};
+        let g0;
+        const onPhase = (phase, edge) => {
+          if (edge === "start") g0 = sampleTree(gw.pid);
+          if (edge === "end") {
+            const g1 = sampleTree(gw.pid);
+            gwCores[phase] = (g1.cpuMs - g0.cpuMs) / (g1.at - g0.at);
+          }
+        };
         try {
-          const r = await fanout({ server, pool, base: server.wsUrl, proto: "ec", n, cfg, receiverProto, receiverBase });
-          const g1 = sampleTree(gw.pid);
-          row[variant] = { ...r, gatewayCores: variant === "tcp" ? (g1.cpuMs - g0.cpuMs) / (g1.at - g0.at) : undefined };
+          const r = await fanout({ server, pool, base: server.wsUrl, proto: "ec", n, cfg, receiverProto, receiverBase, onPhase });
+          row[variant] = { ...r, gatewayCores: variant === "tcp" ? gwCores : undefined };
           log(`  gateway N=${n} ${variant}`, JSON.stringify({ max: r.max.deliveriesPerSec, p50: r.fixed.p50Ms, p99: r.fixed.p99Ms }));
         } catch (e) {
           row[variant] = { error: e.message };
