@@ -279,7 +279,8 @@ describe("reconnect", () => {
     await observer.events.next("message", (m) => m.message === "back" && m.from === info.id);
     expect(a.frames.sockets).toHaveLength(2);
     // The second socket connected straight into the room (no detour through the default room).
-    expect(a.frames.sockets[1].url).toBe(`${worker.wsUrl}/connect?room=${room}`);
+    // It resumes from the last seq it saw in the room, so nothing said meanwhile is lost.
+    expect(a.frames.sockets[1].url).toBe(`${worker.wsUrl}/connect?room=${room}&since=${info.lastSeq[room]}`);
   });
 
   it("restores a private room granted by auth (via roomChange) and survives repeated drops", async () => {
