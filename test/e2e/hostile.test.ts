@@ -168,6 +168,25 @@ describe("hostile input over WebSocket: beyond the table", () => {
     sender.close();
   });
 
+  it("a deeply nested message (depth 30000, within MAX_MESSAGE_BYTES) is relayed from a connection hosted by another room object", async () => {
+    const room = uniqueRoom("deepx");
+    const observer = await WsChatClient.connect(worker, { room });
+    const sender = await WsChatClient.connect(worker, { room: uniqueRoom("deephost") });
+    expect((await sender.request({ event: "roomChange", room })).status).toBe("OK");
+    const depth = 30000;
+    const frame = `{"event":"say","message":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(65536);
+    sender.send(frame);
+    const answer = (await sender.next(isResponse)) as Message;
+    expect(answer, JSON.stringify(answer)).toMatchObject({ status: "OK", messageCount: 2 });
+    const relayed = await observer.nextChat((m) => m.from === sender.id && m.event === undefined);
+    let got = 0;
+    for (let value = relayed.message; Array.isArray(value); value = value[0]) got++;
+    expect(got).toBe(depth);
+    observer.close();
+    sender.close();
+  });
+
   it("room names of 64 characters work; 65 are invalid_room at connect, in verbs and on the API", async () => {
     const name64 = `R${"a".repeat(62)}Z`;
     expect(name64.length).toBe(64);
