@@ -15,6 +15,7 @@ import type {
   RoomData,
   RoomViewData,
   SayData,
+  HistoryData,
   ResumeOptions,
   SayOptions,
   WebSocketConstructorLike,
@@ -53,6 +54,8 @@ interface Link {
 export class EdgechatClient extends Emitter<ClientEvents> {
   private readonly WebSocketImpl: WebSocketConstructorLike;
   private readonly session: SessionState;
+  /** `since` for the first connect only; reconnects resume from what was received. */
+  private readonly firstSince: number | undefined;
   private readonly pending: PendingRequests;
   private readonly pingIntervalMs: number;
   private readonly reconnectOptions: ReconnectOptions | false;
@@ -77,6 +80,7 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     if (!impl) throw new TypeError("no WebSocket implementation: pass options.WebSocket (for example the ws package)");
     this.WebSocketImpl = impl;
     this.session = new SessionState(options.room || undefined, options.token || undefined);
+    this.firstSince = options.since;
     this.pending = new PendingRequests(options.requestTimeoutMs ?? 15_000);
     this.pingIntervalMs = options.pingIntervalMs ?? 25_000;
     this.reconnectOptions = options.reconnect ?? {};
@@ -142,6 +146,11 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     return this.request("silenceRoom", { room }) as Promise<RoomData>;
   }
 
+  /** The room's last kept messages (at most `limit`) that this connection could have received. */
+  history(limit?: number): Promise<HistoryData> {
+    return this.request("history", limit === undefined ? {} : { limit }) as Promise<HistoryData>;
+  }
+
   /** Status of the current room, or of `room` (which you must be in or listen to). */
   roomView(room?: string): Promise<RoomViewData> {
     return this.request("roomView", room === undefined ? {} : { room }) as Promise<RoomViewData>;
@@ -196,7 +205,11 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     if (this.currentStatus === "closed") this.session.reset();
     this.stopped = false;
     this.setStatus("connecting");
-    const url = connectUrl(this.url, { room: this.session.firstRoom, token: this.session.connectToken });
+    const url = connectUrl(this.url, {
+      room: this.session.firstRoom,
+      token: this.session.connectToken,
+      since: this.firstSince,
+    });
     try {
       const welcome = await this.open(url);
       this.becomeOpen();

@@ -81,7 +81,8 @@ async function join(name: string, room: string): Promise<void> {
   if (!name) return fail("Pick a name first.", joinName);
   if (!isValidRoomName(room)) return fail("Room names are 1–64 letters, digits or _ - . :", joinRoom);
   clearAlert();
-  const next = new EdgechatClient(sameOriginConnectUrl(), { room });
+  // since: 0 replays what the room still keeps, so a newcomer sees the conversation so far.
+  const next = new EdgechatClient(sameOriginConnectUrl(), { room, since: 0 });
   wire(next);
   try {
     await next.connect();
@@ -131,7 +132,7 @@ async function switchRoom(room: string): Promise<void> {
   if (!client || !room) return;
   if (!isValidRoomName(room)) return fail("Room names are 1–64 letters, digits or _ - . :", roomInput);
   try {
-    await client.roomChange(room);
+    await client.roomChange(room, { since: 0 });
   } catch (error) {
     return fail(`Could not switch to ${room}: ${describe(error)}`, roomInput);
   }

@@ -37,6 +37,8 @@ export interface ClientOptions {
   room?: string;
   /** A token presented at connect (`?token=`). */
   token?: string;
+  /** Replay the first room's kept messages after this seq on connect (`?since=`; 0 = all kept). */
+  since?: number;
   /** The WebSocket implementation; `globalThis.WebSocket` when absent. */
   WebSocket?: WebSocketConstructorLike;
   /** How long a request may wait for its response. Default 15 s. */
@@ -71,6 +73,13 @@ export interface RoomViewData {
   room: string;
   members: string[];
   membersCount: number;
+  /** Present for a room bigger than one page: pass it to roomView for the next page. */
+  cursor?: string;
+}
+
+export interface HistoryData {
+  room: string;
+  messages: ChatMessage[];
 }
 
 export interface DetailsData {

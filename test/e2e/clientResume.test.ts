@@ -67,4 +67,18 @@ describe("client resume after a drop", () => {
       await small.dispose();
     }
   }, 30_000);
+
+  it("a newcomer connecting with since: 0 gets what the room kept, and history() returns it too", async () => {
+    const room = uniqueRoom("newcomer");
+    const { socket: speaker } = await TestSocket.connect(`${worker.wsUrl}/connect?room=${room}`);
+    for (const text of ["one", "two", "three"]) speaker.send(`say ${text}`);
+    await speaker.next((m) => typeof m === "object" && m.messageCount === 3);
+    const newcomer = await openClient(worker.url, { room, since: 0 });
+    for (const text of ["one", "two", "three"]) await newcomer.events.next("message", (m) => m.message === text);
+    const history = await newcomer.client.history(2);
+    expect(history.room).toBe(room);
+    expect(history.messages.map((m) => m.message)).toEqual(["two", "three"]);
+    newcomer.client.close();
+    speaker.close();
+  });
 });
