@@ -233,20 +233,26 @@ describe("query parameters", () => {
 });
 
 describe("deep messages", () => {
-  it("a deeply nested message (depth 30000) is broadcast and sent like any other", async () => {
+  const depth = 30000;
+  const deep = `${"[".repeat(depth)}${"]".repeat(depth)}`;
+  const depthOf = (message: unknown) => {
+    let got = 0;
+    for (let value = message; Array.isArray(value); value = value[0]) got++;
+    return got;
+  };
+
+  it("a deeply nested message (depth 30000) is broadcast like any other", async () => {
     const room = uniqueRoom("deepapi");
     const client = await WsChatClient.connect(worker, { room });
-    const depth = 30000;
-    const deep = `${"[".repeat(depth)}${"]".repeat(depth)}`;
-    const depthOf = (message: unknown) => {
-      let got = 0;
-      for (let value = message; Array.isArray(value); value = value[0]) got++;
-      return got;
-    };
     const broadcast = await api(worker, "POST", `/api/rooms/${room}/broadcast`, `{"message":${deep}}`);
     expect(broadcast.status, broadcast.text.slice(0, 200)).toBe(200);
     expect(broadcast.body.delivered).toBe(1);
     expect(depthOf((await client.nextChat((m) => m.from === "edgechat")).message)).toBe(depth);
+    client.close();
+  });
+
+  it("a deeply nested message (depth 30000) is sent to one connection like any other", async () => {
+    const client = await WsChatClient.connect(worker, { room: uniqueRoom("deepdm") });
     const direct = await api(worker, "POST", `/api/connections/${client.id}/messages`, `{"message":${deep}}`);
     expect(direct.status, direct.text.slice(0, 200)).toBe(200);
     const got = (await client.next((m) => typeof m === "object" && m.context === "user" && m.seq === undefined)) as Message;
