@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isChat, isResponse, roomMembers, uniqueRoom, WsChatClient, TcpChatClient, eventually } from "../support/hostile.js";
+import { api, eventually, hs256Token, isChat, isResponse, roomMembers, TcpChatClient, uniqueRoom, WsChatClient } from "../support/hostile.js";
 import { hostileCases, MAX } from "../support/hostileCases.js";
 import { runHostileCase, type HostileConnector } from "../support/hostileRunner.js";
 import { startGateway, type RunningGateway } from "../support/gateway.js";
@@ -123,6 +123,26 @@ describe("hostile input through the TCP gateway: line-level abuse", () => {
     expect(observer.received.filter(isChat).filter((m) => m.from === client.id && m.event !== "join")).toEqual([]);
     client.close();
     observer.close();
+  });
+
+  it("private rooms over TCP: auth opens them, a bad or missing token does not, grants add up", async () => {
+    const room = (await api(worker, "POST", "/api/private-rooms")).body.room as string;
+    const member = await WsChatClient.connect(worker, { room, token: await hs256Token({ rooms: [room] }) });
+    const holder = await tcp();
+    const outsider = await tcp();
+    expect(await outsider.request(`roomChange ${room}`)).toMatchObject({ code: "not_authorized", messageCount: 1 });
+    expect(await outsider.request(`auth ${await hs256Token({ rooms: [room] }, "forged")}`)).toMatchObject({ code: "invalid_token", messageCount: 2 });
+    expect(await outsider.request(`listenToRoom ${room}`)).toMatchObject({ code: "not_authorized", messageCount: 3 });
+    const granted = await holder.request(`auth ${await hs256Token({ rooms: [room], attributes: { team: "red" } })}\r`);
+    expect(granted).toMatchObject({ status: "OK", data: { rooms: [room], attributes: { team: "red" } } });
+    expect(await holder.request(`roomChange ${room}`)).toMatchObject({ status: "OK", data: { room } });
+    expect((await member.request("say tcp can hear")).status).toBe("OK");
+    await holder.nextChat((m) => m.message === "tcp can hear" && m.room === room);
+    await outsider.nothing((m) => isChat(m) && m.room === room, 200);
+    expect(outsider.received.filter((m) => typeof m === "object" && m.room === room)).toEqual([]);
+    member.close();
+    holder.close();
+    outsider.close();
   });
 
   it("nothing sent after quit in the same write is carried out", async () => {
