@@ -9,6 +9,7 @@ import { goodbyeReason, isGoodbye, isPong, isResponse, openUpstream } from "./up
 
 const NEWLINE = Buffer.from("\n");
 const OVERSIZE_FRAME = Buffer.from([GATEWAY_CONTROL.oversizeLine]);
+const INVALID_LINE_FRAME = Buffer.from([GATEWAY_CONTROL.invalidLine]);
 const NOT_BLANK = /\S/;
 
 /** Goodbye reasons the gateway itself gives (the room object gives quit/exit). */
@@ -106,9 +107,8 @@ export class ClientSession {
 
   private onLine(bytes: Buffer): void {
     if (!isUtf8(bytes)) {
-      // Not text: forwarded as a binary frame, which the room answers with bad_request in request
-      // order (a one-byte 0x01 frame, the oversize control, is valid UTF-8 and never gets here).
-      this.forward(Buffer.from(bytes));
+      // Not text: the room answers the control frame with bad_request, in request order.
+      this.forward(INVALID_LINE_FRAME);
       return;
     }
     const text = bytes.toString("utf8");

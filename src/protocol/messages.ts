@@ -86,6 +86,9 @@ export function welcome(text: string, room: string, id: string): WelcomeMessage 
   return { context: "api", welcome: text, room, id };
 }
 
+// Key order is part of the wire format: the gateway tells responses and goodbyes apart by their
+// first keys without parsing every frame, so keep `context` (then `status`) first.
+
 export function okResponse(messageCount: number, data: unknown, requestId?: unknown): OkResponse {
   const response: OkResponse = { context: "response", status: "OK", messageCount, data };
   if (requestId !== undefined) response.requestId = requestId;

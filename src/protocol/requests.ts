@@ -112,7 +112,32 @@ function lineArguments(verb: Verb, rest: string): ClientRequest {
   }
 }
 
+/**
+ * JSON nested deeper than this is refused: serializing it again for a broadcast (or cloning it
+ * for RPC) recurses once per level and would exhaust the stack. Real payloads are nowhere near.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 function parseJsonRequest(text: string): ParsedRequest {
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    return fail(new ProtocolError("bad_request", `JSON may be nested at most ${MAX_JSON_DEPTH} levels deep`));
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

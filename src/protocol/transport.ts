@@ -15,4 +15,6 @@ export const GATEWAY_CLIENT_IP_HEADER = "X-Edgechat-Client-IP";
 export const GATEWAY_CONTROL = {
   /** The TCP client sent a line over MAX_MESSAGE_BYTES; answer it with message_too_large. */
   oversizeLine: 1,
+  /** The TCP client sent a line that is not UTF-8 text; answer it with bad_request. */
+  invalidLine: 2,
 } as const;

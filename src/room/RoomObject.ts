@@ -156,9 +156,11 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
   private parseFrame(connection: Connection, frame: string | ArrayBuffer): ParsedRequest {
     const { maxMessageBytes } = this.settings.limits;
     if (typeof frame !== "string") {
-      const oversizeLine =
-        connection.state.viaGateway && frame.byteLength === 1 && new Uint8Array(frame)[0] === GATEWAY_CONTROL.oversizeLine;
-      if (oversizeLine) return { ok: false, error: tooLarge(maxMessageBytes) };
+      const control = connection.state.viaGateway && frame.byteLength === 1 ? new Uint8Array(frame)[0] : undefined;
+      if (control === GATEWAY_CONTROL.oversizeLine) return { ok: false, error: tooLarge(maxMessageBytes) };
+      if (control === GATEWAY_CONTROL.invalidLine) {
+        return { ok: false, error: new ProtocolError("bad_request", "a line must be UTF-8 text") };
+      }
       return { ok: false, error: new ProtocolError("bad_request", "binary frames are not supported: send text") };
     }
     // Three bytes per UTF-16 unit is the most a string can take, so short frames skip the count.
