@@ -118,7 +118,7 @@ function lineArguments(verb: Verb, rest: string): ClientRequest {
  */
 export const MAX_JSON_DEPTH = 256;
 
-function nestedDeeperThan(text: string, max: number): boolean {
+export function jsonNestedDeeperThan(text: string, max: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -135,7 +135,7 @@ function nestedDeeperThan(text: string, max: number): boolean {
 }
 
 function parseJsonRequest(text: string): ParsedRequest {
-  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+  if (jsonNestedDeeperThan(text, MAX_JSON_DEPTH)) {
     return fail(new ProtocolError("bad_request", `JSON may be nested at most ${MAX_JSON_DEPTH} levels deep`));
   }
   let value: unknown;

@@ -1,3 +1,5 @@
+import { jsonNestedDeeperThan, MAX_JSON_DEPTH } from "../protocol/index.js";
+
 /** JSON over HTTP: every answer of the Worker is JSON, errors as {"error","code"} (spec section 2). */
 
 export class HttpError extends Error {
@@ -48,9 +50,13 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  const text = new TextDecoder().decode(bytes);
+  if (jsonNestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new HttpError(400, "bad_request", `JSON may be nested at most ${MAX_JSON_DEPTH} levels deep`);
+  }
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder().decode(bytes));
+    body = JSON.parse(text);
   } catch {
     throw new HttpError(400, "bad_request", "the body must be JSON");
   }
