@@ -75,6 +75,27 @@ describe("hostile input through the TCP gateway: line-level abuse", () => {
     observer.close();
   });
 
+  it("sizes exclude the line ending: MAX bytes + CRLF is allowed, MAX + 1 bytes + CRLF is message_too_large; a second CR counts", async () => {
+    const room = uniqueRoom("crlf");
+    const observer = await WsChatClient.connect(worker, { room });
+    const { client } = await connectTcp(room);
+    await observer.nextChat((m) => m.event === "join" && m.from === client.id);
+    const exact = "x".repeat(MAX - 4);
+    client.sendRaw(Buffer.from(`say ${exact}\r\n`));
+    expect(await client.next(isResponse)).toMatchObject({ status: "OK", messageCount: 2 });
+    client.sendRaw(Buffer.from(`say ${exact}y\r\n`));
+    expect(await client.next(isResponse)).toMatchObject({ status: "error", code: "message_too_large", messageCount: 3 });
+    client.sendRaw(Buffer.from(`say ${exact}\r\r\n`));
+    expect(await client.next(isResponse)).toMatchObject({ status: "error", code: "message_too_large", messageCount: 4 });
+    expect(await client.request("roomView")).toMatchObject({ status: "OK", messageCount: 5 });
+    await observer.nextChat((m) => m.from === client.id && m.event === undefined);
+    await observer.nothing((m) => isChat(m) && m.from === client.id && m.event === undefined, 200);
+    const said = observer.received.filter(isChat).filter((m) => m.from === client.id && m.event === undefined);
+    expect(said.map((m) => m.message)).toEqual([exact]);
+    client.close();
+    observer.close();
+  });
+
   it("an oversize line is answered before its end arrives; the rest is discarded and never reaches the room", async () => {
     const room = uniqueRoom("oversize");
     const observer = await WsChatClient.connect(worker, { room });
