@@ -468,6 +468,25 @@ describe("hostile input over WebSocket: beyond the table", () => {
     for (const c of [observer, bListener, speaker]) c.close();
   });
 
+  it("a flood of 150 simultaneous connections into one room: everyone joins, speaks, is listed and leaves", async () => {
+    const room = uniqueRoom("stampede");
+    const observer = await WsChatClient.connect(worker, { room });
+    const clients = await Promise.all(Array.from({ length: 150 }, () => WsChatClient.connect(worker, { room })));
+    const answers = await Promise.all(clients.map((client, i) => client.request(`say hello ${i}`)));
+    expect(answers.every((a) => a.status === "OK" && a.messageCount === 1)).toBe(true);
+    const seqs = answers.map((a) => (a.data as Message).seq as number);
+    expect(new Set(seqs).size).toBe(150);
+    await eventually(async () => observer.received.filter(isChat).filter((m) => m.event === undefined).length === 150, "150 says at the observer");
+    const members = await roomMembers(worker, room);
+    expect(members.sort()).toEqual([observer.id, ...clients.map((c) => c.id)].sort());
+    const received = observer.received.filter(isChat).map((m) => m.seq as number);
+    expect(received).toEqual([...received].sort((a, b) => a - b));
+    for (const [i, client] of clients.entries()) (i % 2 ? client.close() : client.terminate());
+    await eventually(async () => (await roomMembers(worker, room)).join() === observer.id, "only the observer left", 20_000, 200);
+    expect((await observer.request("say survived")).status).toBe("OK");
+    observer.close();
+  });
+
   it("MAX_MESSAGE_BYTES is a setting: a worker with 100 allows exactly 100 bytes", async () => {
     const small = await startWorker({ MAX_MESSAGE_BYTES: "100" });
     try {
