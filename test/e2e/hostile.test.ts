@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, eventually, hs256Token, isChat, isResponse, listenerCounts, roomMembers, sleep, uniqueRoom, WsChatClient } from "../support/hostile.js";
-import { hostileCases } from "../support/hostileCases.js";
+import { deep, depthOf, hostileCases } from "../support/hostileCases.js";
 import { runHostileCase } from "../support/hostileRunner.js";
 import { startWorker, type RunningWorker } from "../support/worker.js";
 import { TestSocket, type Message } from "../support/wsClient.js";
@@ -168,23 +168,55 @@ describe("hostile input over WebSocket: beyond the table", () => {
     sender.close();
   });
 
-  it("a deeply nested message (depth 30000, within MAX_MESSAGE_BYTES) is relayed from a connection hosted by another room object", async () => {
+  it("nested messages from a connection hosted by another room object: depth 200 is relayed; depth 30000 is relayed or bad_request, never half-done", async () => {
     const room = uniqueRoom("deepx");
     const observer = await WsChatClient.connect(worker, { room });
     const sender = await WsChatClient.connect(worker, { room: uniqueRoom("deephost") });
     expect((await sender.request({ event: "roomChange", room })).status).toBe("OK");
-    const depth = 30000;
-    const frame = `{"event":"say","message":${"[".repeat(depth)}${"]".repeat(depth)}}`;
-    expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(65536);
-    sender.send(frame);
-    const answer = (await sender.next(isResponse)) as Message;
-    expect(answer, JSON.stringify(answer)).toMatchObject({ status: "OK", messageCount: 2 });
-    const relayed = await observer.nextChat((m) => m.from === sender.id && m.event === undefined);
-    let got = 0;
-    for (let value = relayed.message; Array.isArray(value); value = value[0]) got++;
-    expect(got).toBe(depth);
+    let lastSeq = ((await sender.request("say start")).data as Message).seq as number;
+    for (const depth of [200, 30000]) {
+      const frame = `{"event":"say","message":${deep(depth)}}`;
+      expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(65536);
+      sender.send(frame);
+      const answer = (await sender.next(isResponse)) as Message;
+      if (depth === 200 || answer.status === "OK") {
+        expect(answer, `depth ${depth}: ${JSON.stringify(answer)}`).toMatchObject({ status: "OK", data: { seq: lastSeq + 1 } });
+        lastSeq += 1;
+        const relayed = await observer.nextChat((m) => m.seq === lastSeq);
+        expect(depthOf(relayed.message)).toBe(depth);
+      } else {
+        expect(answer, `depth ${depth}`).toMatchObject({ status: "error", code: "bad_request" });
+      }
+      // A refused message used no seq and reached nobody.
+      const after = await sender.request(`say after ${depth}`);
+      expect(after).toMatchObject({ status: "OK", data: { seq: lastSeq + 1 } });
+      lastSeq += 1;
+      await observer.nextChat((m) => m.message === `after ${depth}` && m.seq === lastSeq);
+    }
     observer.close();
     sender.close();
+  });
+
+  it("nested messages in a room's history do not break history for connections hosted elsewhere", async () => {
+    const room = uniqueRoom("deephist");
+    // Hosted by the room itself.
+    const author = await WsChatClient.connect(worker, { room });
+    expect((await author.request(`{"event":"say","message":${deep(200)}}`)).status).toBe("OK");
+    const deepest = await author.request(`{"event":"say","message":${deep(30000)}}`);
+    expect(["OK", "error"]).toContain(deepest.status);
+    if (deepest.status === "error") expect(deepest.code).toBe("bad_request");
+    expect((await author.request("say plain")).status).toBe("OK");
+    // A reader hosted by another object asks for the history.
+    const reader = await WsChatClient.connect(worker, { room: uniqueRoom("deepreader") });
+    expect((await reader.request({ event: "roomChange", room })).status).toBe("OK");
+    const history = await reader.request("history");
+    expect(history, JSON.stringify(history).slice(0, 300)).toMatchObject({ status: "OK" });
+    const said = ((history.data as Message).messages as Message[]).filter((m) => m.event === undefined);
+    const expected = deepest.status === "OK" ? [200, 30000, 0] : [200, 0];
+    expect(said.map((m) => depthOf(m.message))).toEqual(expected);
+    expect(said[said.length - 1].message).toBe("plain");
+    author.close();
+    reader.close();
   });
 
   it("room names of 64 characters work; 65 are invalid_room at connect, in verbs and on the API", async () => {

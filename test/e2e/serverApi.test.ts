@@ -1,6 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, api, eventually, hs256Token, isChat, rawHttp, uniqueRoom, WsChatClient } from "../support/hostile.js";
+import { deep, depthOf } from "../support/hostileCases.js";
 import { startWorker, type RunningWorker } from "../support/worker.js";
 import { TestSocket, type Message } from "../support/wsClient.js";
 
@@ -233,30 +234,28 @@ describe("query parameters", () => {
 });
 
 describe("deep messages", () => {
-  const depth = 30000;
-  const deep = `${"[".repeat(depth)}${"]".repeat(depth)}`;
-  const depthOf = (message: unknown) => {
-    let got = 0;
-    for (let value = message; Array.isArray(value); value = value[0]) got++;
-    return got;
-  };
-
-  it("a deeply nested message (depth 30000) is broadcast like any other", async () => {
+  it("a nested message (depth 200) is broadcast and sent intact; depth 30000 is delivered intact or 400, never 500", async () => {
     const room = uniqueRoom("deepapi");
     const client = await WsChatClient.connect(worker, { room });
-    const broadcast = await api(worker, "POST", `/api/rooms/${room}/broadcast`, `{"message":${deep}}`);
-    expect(broadcast.status, broadcast.text.slice(0, 200)).toBe(200);
-    expect(broadcast.body.delivered).toBe(1);
-    expect(depthOf((await client.nextChat((m) => m.from === "edgechat")).message)).toBe(depth);
-    client.close();
-  });
-
-  it("a deeply nested message (depth 30000) is sent to one connection like any other", async () => {
-    const client = await WsChatClient.connect(worker, { room: uniqueRoom("deepdm") });
-    const direct = await api(worker, "POST", `/api/connections/${client.id}/messages`, `{"message":${deep}}`);
-    expect(direct.status, direct.text.slice(0, 200)).toBe(200);
-    const got = (await client.next((m) => typeof m === "object" && m.context === "user" && m.seq === undefined)) as Message;
-    expect(depthOf(got.message)).toBe(depth);
+    for (const depth of [200, 30000]) {
+      const broadcast = await api(worker, "POST", `/api/rooms/${room}/broadcast`, `{"message":${deep(depth)}}`);
+      if (depth === 200 || broadcast.status !== 400) {
+        expect(broadcast.status, `broadcast depth ${depth}: ${broadcast.text.slice(0, 200)}`).toBe(200);
+        expect(broadcast.body.delivered).toBe(1);
+        const seq = broadcast.body.seq;
+        expect(depthOf((await client.nextChat((m) => m.from === "edgechat" && m.seq === seq)).message)).toBe(depth);
+      } else {
+        expectJsonError(broadcast, 400, "bad_request", `broadcast depth ${depth}`);
+      }
+      const direct = await api(worker, "POST", `/api/connections/${client.id}/messages`, `{"message":${deep(depth)},"type":"d${depth}"}`);
+      if (depth === 200 || direct.status !== 400) {
+        expect(direct.status, `sendMessage depth ${depth}: ${direct.text.slice(0, 200)}`).toBe(200);
+        const got = (await client.next((m) => typeof m === "object" && m.type === `d${depth}`)) as Message;
+        expect(depthOf(got.message)).toBe(depth);
+      } else {
+        expectJsonError(direct, 400, "bad_request", `sendMessage depth ${depth}`);
+      }
+    }
     client.close();
   });
 });
