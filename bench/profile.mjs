@@ -3,6 +3,8 @@
 // through workerd's inspector (Miniflare inspectorPort), the server's CPU use, and optionally the
 // syscalls workerd makes (strace -c) to see storage commits.
 //   node bench/profile.mjs [--n=100] [--phase=max|fixed] [--ms=4000] [--strace] [--out=bench/results/profile]
+//   node bench/profile.mjs --scenario=connect --n=1000     (the connect path)
+//   node bench/profile.mjs --scenario=rooms                 (100 rooms x 10 members, 2 says/s each)
 // BENCH_SRC_DIR=<copy of src> profiles a patched copy (what-if experiments; src/ is never edited).
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -12,6 +14,7 @@ import { processTree } from "./lib/proc.mjs";
 import { startServer } from "./lib/servers.mjs";
 import { FULL } from "./config.mjs";
 import { fanout } from "./scenarios/fanout.mjs";
+import { manyRooms } from "./scenarios/rooms.mjs";
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => /^--([^=]+)(?:=(.*))?$/.exec(a)).filter(Boolean).map((m) => [m[1], m[2] ?? true]));
 const n = Number(args.n ?? 100);
@@ -48,6 +51,25 @@ try {
     }
     report.load = { connections: conns.reduce((a, c) => a + c.opened, 0), connectsPerSec: Math.round((n / ms) * 1000) };
     report.phase = "connect";
+  } else if (args.scenario === "rooms") {
+    const result = await manyRooms({
+      server,
+      pool,
+      base: server.wsUrl,
+      proto: "ec",
+      cfg,
+      async onPhase(_p, edge) {
+        if (edge === "before") for (const t of targets) await sessions[t].send("Profiler.start");
+        if (edge === "end") {
+          for (const t of targets) {
+            const { profile } = await sessions[t].send("Profiler.stop");
+            report.profiles[t] = summarize(profile);
+          }
+        }
+      },
+    });
+    report.phase = "rooms";
+    report.load = { deliveriesPerSec: result.deliveriesPerSec, expectedDeliveriesPerSec: result.expectedDeliveriesPerSec, msgsPerSec: result.msgsPerSec, p50Ms: result.p50Ms, p99Ms: result.p99Ms, server: result.server, machineBusyCores: result.machineBusyCores };
   } else {
   const result = await fanout({
     server,
@@ -88,7 +110,7 @@ try {
   await server.stop();
 }
 writeFileSync(`${out}.json`, JSON.stringify(report, null, 2) + "\n");
-const lines = [`# edgechat CPU profile under ${report.phase === "connect" ? "connects" : "fan-out"} (N=${n}, ${report.phase} phase, ${cfg.measureMs} ms, src: ${report.srcDir}${report.vars ? `, vars ${report.vars}` : ""})`, "", "Load: " + JSON.stringify(report.load), ""];
+const lines = [`# edgechat CPU profile under ${{ connect: "connects", rooms: "many rooms" }[report.phase] ?? "fan-out"} (N=${n}, ${report.phase} phase, ${cfg.measureMs} ms, src: ${report.srcDir}${report.vars ? `, vars ${report.vars}` : ""})`, "", "Load: " + JSON.stringify(report.load), ""];
 for (const [t, p] of Object.entries(report.profiles)) {
   lines.push(`## ${t}: ${p.samples} samples over ${Math.round(p.durationMs)} ms`, "", "| self % | function |", "|---|---|", ...p.self.slice(0, 20).map((x) => `| ${x.pct} | ${x.name} |`), "", "| inclusive % | function |", "|---|---|", ...p.inclusive.slice(0, 30).map((x) => `| ${x.pct} | ${x.name} |`), "");
 }

@@ -130,26 +130,29 @@ export function renderMarkdown(r) {
     out.push(`Not available: ${g?.reason ?? "not run"}.`);
   } else {
     out.push(
-      "edgechat only. Receivers: **ws** = WebSocket with `?room=R` (sockets hosted by R's object); **ws-moved** = WebSocket to the default room, then `roomChange R` " +
-        "(what every gateway client does: its socket stays hosted by the default room's object, so R delivers to it by RPC); **tcp** = the same through the gateway (one upstream WebSocket per TCP client). " +
-        "Gateway cost = tcp − ws-moved. Latency at the fixed load, throughput from the closed loop.\n",
+      "edgechat only. Receivers: **ws** = WebSocket with `?room=R`, sockets hosted by R's object (the fan-out table above, for reference); **ws-moved** = WebSocket to the default room, then `roomChange R` " +
+        "(what every gateway client does, spec §10: its socket stays hosted by the default room's object, so R delivers to it by cross-object RPC); **tcp** = the same through the gateway (one upstream WebSocket per TCP client), measured right after ws-moved on the same server. " +
+        "**Gateway cost = tcp − ws-moved.** Latency at the fixed load, throughput from the closed loop.\n",
     );
     out.push(
       table(
-        ["N", "deliveries/s ws / ws-moved / tcp", "p50 ms ws / ws-moved / tcp", "p99 ms ws / ws-moved / tcp", "added by gateway p50 / p99 ms", "gateway process cores (sustained / fixed phase)"],
+        ["N", "deliveries/s ws / ws-moved / tcp", "p50 ms ws / ws-moved / tcp", "p99 ms ws / ws-moved / tcp", "added by the gateway p50 / p99 ms", "tcp ÷ ws-moved deliveries/s", "gateway process cores (sustained / fixed)"],
         g.byN.map((row) => {
-          const v = ["ws", "wsMoved", "tcp"].map((k) => row[k]);
+          const v = [fanRow(r, "edgechat", row.n), row.wsMoved, row.tcp];
           return [
             row.n,
             v.map((x) => fmt(x?.max?.deliveriesPerSec)).join(" / "),
             v.map((x) => ms(x?.fixed?.p50Ms)).join(" / "),
             v.map((x) => ms(x?.fixed?.p99Ms)).join(" / "),
             v[2]?.fixed && v[1]?.fixed ? `${ms(v[2].fixed.p50Ms - v[1].fixed.p50Ms)} / ${ms(v[2].fixed.p99Ms - v[1].fixed.p99Ms)}` : "–",
+            ratio(v[2]?.max?.deliveriesPerSec, v[1]?.max?.deliveriesPerSec),
             v[2]?.gatewayCores ? `${fmt(v[2].gatewayCores.max, 2)} / ${fmt(v[2].gatewayCores.fixed, 2)}` : "–",
           ];
         }),
       ),
     );
+    const failed = g.byN.flatMap((row) => ["wsMoved", "tcp"].filter((k) => row[k]?.error).map((k) => `N=${row.n} ${k}: ${row[k].error}`));
+    if (failed.length) out.push(`\nFailed: ${failed.join("; ")}.`);
   }
 
   // ---- generator saturation
@@ -177,7 +180,7 @@ export function renderMarkdown(r) {
 // ---- SVG: deliveries/s (sustained) and p99 at the fixed load, by N, log-log
 export function renderSvg(r) {
   const ns = [...new Set(Object.values(r.fanout ?? {}).flatMap((l) => l.map((x) => x.n)))].sort((a, b) => a - b);
-  const W = 900;
+  const W = 930;
   const H = 380;
   const panel = { w: 380, h: 260, top: 60 };
   const lefts = [70, 520];

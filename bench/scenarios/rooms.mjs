@@ -6,7 +6,7 @@ import os from "node:os";
 import { machineBusyCores, machineCpu, sampleTree } from "../lib/proc.mjs";
 import { round, serverUsage, sleep, spread, waitQuiet } from "../lib/util.mjs";
 
-export async function manyRooms({ server, pool, base, proto, cfg }) {
+export async function manyRooms({ server, pool, base, proto, cfg, onPhase }) {
   const { rooms: roomCount, members, perMemberRate } = cfg.rooms;
   const tag = Date.now();
   const rooms = [];
@@ -20,12 +20,14 @@ export async function manyRooms({ server, pool, base, proto, cfg }) {
   if (failures > 0) throw new Error(`many rooms: ${failures} connections failed (${conns.find((c) => c.firstError)?.firstError})`);
   await waitQuiet(server.pid);
 
+  await onPhase?.("rooms", "before");
   const sending = Promise.all(agents.map((a) => a.call("sendAll", { perClient: perMemberRate, durationMs: cfg.warmMs + cfg.measureMs })));
   await sleep(cfg.warmMs);
   await Promise.all(agents.map((a) => a.call("track", { progress: false })));
   const s0 = sampleTree(server.pid);
   const m0 = machineCpu();
   await sending;
+  await onPhase?.("rooms", "end");
   const s1 = sampleTree(server.pid);
   const m1 = machineCpu();
   const stats = await Promise.all(agents.map(async (a) => ({ name: a.name, ...(await a.call("stats")) })));

@@ -5,6 +5,7 @@ import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
 
 const rooms = new Map(); // name -> { seq, members: Set<ws> }
+const TEXT = { binary: false };
 const http = createServer((req, res) => {
   res.writeHead(426, { "content-type": "application/json" });
   res.end('{"error":"upgrade required","code":"upgrade_required"}');
@@ -28,8 +29,9 @@ function broadcast(name, except, message, from, event) {
   const seq = ++room.seq;
   const body = { context: "user", message, room: name, from, sentAt: Date.now(), seq };
   if (event) body.event = event;
-  const payload = JSON.stringify(body);
-  for (const peer of room.members) if (peer !== except) peer.send(payload);
+  // Encoded once for all recipients, sent as a text frame: the practical ceiling of ws fan-out.
+  const payload = Buffer.from(JSON.stringify(body));
+  for (const peer of room.members) if (peer !== except) peer.send(payload, TEXT);
   return seq;
 }
 
