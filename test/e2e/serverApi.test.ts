@@ -360,8 +360,9 @@ describe("origins and upgrades", () => {
     try {
       for (const origin of ["https://evil.example", "http://good.example", "https://good.example.evil.example", "null", "https://GOOD.example.com"]) {
         const refused = await upgrade(strict, "/connect", { Origin: origin });
-        expect(refused.status, origin).not.toBe(101);
-        expect(refused.status, origin).toBeGreaterThanOrEqual(400);
+        // README: 403 forbidden_origin.
+        expect(refused.status, origin).toBe(403);
+        expect(JSON.parse(refused.body).code, origin).toBe("forbidden_origin");
       }
       expect((await upgrade(strict, "/connect", { Origin: "https://good.example" })).status).toBe(101);
       expect((await upgrade(strict, "/connect", { Origin: "https://also.example" })).status).toBe(101);
