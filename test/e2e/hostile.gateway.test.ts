@@ -43,6 +43,31 @@ describe("hostile input through the TCP gateway: the table", () => {
   }
 });
 
+describe("a gateway without GATEWAY_SECRET (optional: it only vouches for client addresses)", () => {
+  it("oversize and invalid UTF-8 lines still get their documented codes, and nothing is trusted", async () => {
+    const plain = await startWorker({ GATEWAY_SECRET: "" });
+    const bare = await startGateway(plain.wsUrl, { log: () => {}, gatewaySecret: undefined });
+    try {
+      const client = await TcpChatClient.connect("127.0.0.1", bare.port);
+      open.push(client);
+      client.sendRaw(Buffer.from(`say ${"o".repeat(MAX)}\n`));
+      expect(await client.next(isResponse)).toMatchObject({ status: "error", code: "message_too_large", messageCount: 1 });
+      client.sendRaw(Buffer.from([0x73, 0x61, 0x79, 0x20, 0xc3, 0x28, 0x0a]));
+      expect(await client.next(isResponse)).toMatchObject({ status: "error", code: "bad_request", messageCount: 2 });
+      expect(await client.request("roomView")).toMatchObject({ status: "OK", messageCount: 3 });
+      // A browser still cannot send the control frame to this Worker.
+      const browser = await WsChatClient.connect(plain);
+      browser.sendRaw(Buffer.from([1]));
+      expect(await browser.next(isResponse)).toMatchObject({ code: "bad_request" });
+      browser.close();
+      client.close();
+    } finally {
+      await bare.close();
+      await plain.dispose();
+    }
+  });
+});
+
 describe("hostile input through the TCP gateway: line-level abuse", () => {
   // Invalid UTF-8 without 0xFF / 0x03 / 0x04 (those are telnet commands and interrupts).
   const invalidUtf8: [string, number[]][] = [
