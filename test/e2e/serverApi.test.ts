@@ -207,6 +207,8 @@ describe("bodies", () => {
     expectJsonError(await api(worker, "POST", `/api/rooms/${"a".repeat(65)}/broadcast`, { message: "x" }), 400, "invalid_room");
     expectJsonError(await api(worker, "GET", "/api/rooms/a%2Fb"), 400, "invalid_room");
     expectJsonError(await api(worker, "GET", "/api/rooms/%E0%A4%A"), 400, "invalid_room");
+    expectJsonError(await api(worker, "GET", "/api/rooms/..%2Fconnections"), 400, "invalid_room");
+    expectJsonError(await api(worker, "POST", "/api/rooms/%2E%2E%2F%2E%2E/broadcast", { message: "x" }), 400, "invalid_room");
     expectJsonError(await api(worker, "POST", `/api/connections/${client.id}/messages`, {}), 400, "bad_request");
     expectJsonError(await api(worker, "POST", `/api/connections/${client.id}/messages`, { message: "x", type: 5 }), 400, "bad_request");
     await client.nothing((m) => typeof m === "object" && m.context !== "response", 100);

@@ -208,6 +208,9 @@ describe("tokens with the auth verb", () => {
     expect(await client.request(`roomChange ${b}`)).toMatchObject({ status: "error", code: "not_authorized" });
     expect(await client.request({ event: "listenToRoom", room: b })).toMatchObject({ status: "error", code: "not_authorized" });
     expect(await client.request(`roomChange ${a}x`)).toMatchObject({ status: "error", code: "not_authorized" });
+    // Room names are case-sensitive: the grant is for the exact name.
+    expect(await client.request(`roomChange ${a.toUpperCase().replace("PRIVATE-", "private-")}`)).toMatchObject({ status: "error", code: "not_authorized" });
+    await expectRefused({ room: a.toUpperCase().replace("PRIVATE-", "private-"), token: await hs256Token({ rooms: [a] }) }, "not_authorized", 4403);
     client.close();
   });
 });
