@@ -37,7 +37,8 @@ export function limitsFromSettings(settings: Record<string, unknown>): Limits {
     const raw = settings[SETTING_NAMES[key]];
     if (raw === undefined || raw === null || raw === "") continue;
     const value = Number(raw);
-    if (Number.isFinite(value) && value > 0) limits[key] = Math.floor(value);
+    // Sizes and counts are whole numbers; a rate may be fractional (0.5 = one request per 2 s).
+    if (Number.isFinite(value) && value > 0) limits[key] = key === "rateLimit" ? value : Math.max(1, Math.floor(value));
   }
   return limits;
 }

@@ -116,7 +116,7 @@ function lineArguments(verb: Verb, rest: string): ClientRequest {
  * JSON nested deeper than this is refused: serializing it again for a broadcast (or cloning it
  * for RPC) recurses once per level and would exhaust the stack. Real payloads are nowhere near.
  */
-export const MAX_JSON_DEPTH = 256;
+export const MAX_JSON_DEPTH = 1000;
 
 export function jsonNestedDeeperThan(text: string, max: number): boolean {
   let depth = 0;
