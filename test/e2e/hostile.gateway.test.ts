@@ -206,6 +206,19 @@ describe("hostile input through the TCP gateway: line-level abuse", () => {
     observer.close();
   });
 
+  it("a flood of 500 ping lines is answered pong each, counts nothing and takes no tokens", async () => {
+    const { client } = await connectTcp(uniqueRoom("pings"));
+    client.sendRaw(Buffer.from("ping\r\n".repeat(500)));
+    for (let i = 0; i < 500; i++) expect(await client.next()).toBe("pong");
+    const burst = Array.from({ length: 39 }, () => "roomView").join("\n");
+    client.sendRaw(Buffer.from(`${burst}\n`));
+    const answers: Message[] = [];
+    for (let i = 0; i < 39; i++) answers.push((await client.next(isResponse)) as Message);
+    // 40 tokens to start with, one spent on the roomChange into the room: all 39 fit.
+    expect(answers.map((a) => a.status)).toEqual(Array(39).fill("OK"));
+    expect(answers.map((a) => a.messageCount)).toEqual(Array.from({ length: 39 }, (_, i) => i + 2));
+  });
+
   it("an abrupt TCP reset (RST) mid-line removes the client from its room, and the room keeps working", async () => {
     const room = uniqueRoom("reset");
     const observer = await WsChatClient.connect(worker, { room });
