@@ -9,8 +9,10 @@ export const GATEWAY_SECRET_HEADER = "X-Edgechat-Gateway-Secret";
 export const GATEWAY_CLIENT_IP_HEADER = "X-Edgechat-Client-IP";
 
 /**
- * Gateway → room control frames travel as binary frames, which only a verified gateway
- * connection may send (a browser's binary frame is a bad_request). One byte says what happened.
+ * Gateway → room control frames travel as binary frames. Only a connection that arrived through a
+ * gateway (it names the client address in GATEWAY_CLIENT_IP_HEADER, which a browser cannot set) may
+ * send them; anyone else's binary frame is a bad_request. They only choose an error response, so
+ * they need no secret. One byte says what happened.
  */
 export const GATEWAY_CONTROL = {
   /** The TCP client sent a line over MAX_MESSAGE_BYTES; answer it with message_too_large. */

@@ -11,7 +11,7 @@ export interface ConnectionState {
   grantedRooms: string[];
   connectedAt: number;
   remoteIP: string;
-  /** Arrived through a verified TCP gateway, which may send control frames. */
+  /** Arrived through a TCP gateway, which may send control frames. */
   viaGateway: boolean;
 }
 

@@ -53,12 +53,16 @@ export async function handleConnect(request: Request, env: Env, settings: Settin
   });
 }
 
-/** A gateway vouches for its TCP client's address with the shared secret; anyone else is who the edge says. */
+/**
+ * A gateway vouches for its TCP client's address with the shared secret; anyone else is who the
+ * edge says. Naming a client address at all marks a gateway connection (control frames allowed).
+ */
 function clientIdentity(request: Request, settings: Settings): Pick<ConnectIntent, "remoteIP" | "viaGateway"> {
   const secret = request.headers.get(GATEWAY_SECRET_HEADER);
-  const viaGateway = secret !== null && settings.gatewaySecret !== undefined && constantTimeEqual(secret, settings.gatewaySecret);
+  const trusted = secret !== null && settings.gatewaySecret !== undefined && constantTimeEqual(secret, settings.gatewaySecret);
   const forwarded = request.headers.get(GATEWAY_CLIENT_IP_HEADER);
-  if (viaGateway && forwarded) return { remoteIP: forwarded, viaGateway };
+  const viaGateway = forwarded !== null;
+  if (trusted && forwarded) return { remoteIP: forwarded, viaGateway };
   return { remoteIP: request.headers.get("CF-Connecting-IP") ?? "", viaGateway };
 }
 

@@ -8,6 +8,7 @@ export interface ConnectIntent {
   room: string;
   grant: Grant;
   remoteIP: string;
+  /** Came through a TCP gateway (may send control frames); says nothing about trust. */
   viaGateway: boolean;
   /** Replay the room's kept broadcasts after this seq (`?since=`). */
   since?: number;
