@@ -341,7 +341,7 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
    */
   private replay(room: string, entry: RoomEntry, since: number): void {
     const deliveries: Delivery[] = [];
-    const oldestKept = this.history.oldestSeq() ?? this.membership.currentSeq + 1;
+    const oldestKept = this.history.oldestSeq() ?? this.history.currentSeq + 1;
     if (since < oldestKept - 1) {
       deliveries.push({ payload: JSON.stringify(gap(room, since, oldestKept - 1)), ids: [entry.id] });
     }
@@ -368,7 +368,7 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
     filter: MatchFilter | undefined,
     except?: string,
   ): { seq: number; delivered: Promise<number> } {
-    const seq = this.membership.nextSeq();
+    const seq = this.history.nextSeq();
     const payload = JSON.stringify(chatMessage({ ...fields, room, sentAt: Date.now(), seq }));
     this.history.append({ seq, payload, filter, except });
     let local = 0;
@@ -445,9 +445,18 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
 
   // ---- reaching other objects -------------------------------------------------------------
 
+  /** Rooms this object talks to, by name: hashing a name to an id costs more than a lookup. */
+  private readonly rooms = new Map<string, RoomApi>();
+
   private room(name: string): RoomApi {
-    const id = this.env.ROOMS.idFromName(name);
-    return id.equals(this.ctx.id) ? this : (this.env.ROOMS.get(id) as unknown as RoomApi);
+    let room = this.rooms.get(name);
+    if (!room) {
+      const id = this.env.ROOMS.idFromName(name);
+      room = id.equals(this.ctx.id) ? this : (this.env.ROOMS.get(id) as unknown as RoomApi);
+      if (this.rooms.size >= 1024) this.rooms.clear();
+      this.rooms.set(name, room);
+    }
+    return room;
   }
 
   private host(hexId: string): HostApi {

@@ -10,17 +10,49 @@ export interface HistoryEntry {
 }
 
 /**
- * The room's last broadcasts in SQLite, for `since` replay and the `history` verb. Each append
- * prunes in the same step, so the table never holds more than `size` rows.
+ * The room's broadcast counter and its last `size` broadcasts (for `since` replay and `history`),
+ * in SQLite. Storage writes are the main cost of a broadcast, so each one is a single INSERT: the
+ * counter is recovered from the newest kept row, and a trigger prunes in the same statement, so the
+ * table never holds more than `size` rows. Only with history turned off is the counter written alone.
  */
 export class RoomHistory {
+  private seq: number;
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly size: number,
-  ) {}
+  ) {
+    sql.exec("DROP TRIGGER IF EXISTS room_history_prune");
+    if (size > 0) {
+      // The size is a whole number from the settings; triggers cannot take bound parameters.
+      sql.exec(`CREATE TRIGGER room_history_prune AFTER INSERT ON room_history
+                BEGIN DELETE FROM room_history WHERE seq <= NEW.seq - ${Math.floor(size)}; END`);
+    }
+    const kept = sql.exec<{ newest: number | null }>("SELECT MAX(seq) AS newest FROM room_history").one().newest ?? 0;
+    const counted = sql.exec<{ value: string }>("SELECT value FROM room_meta WHERE key = 'seq'").toArray()[0]?.value;
+    this.seq = Math.max(kept, Number(counted ?? 0));
+    // Settle both records on the counter now, so that either alone is right from here on.
+    if (Number(counted ?? 0) !== this.seq) {
+      sql.exec("INSERT OR REPLACE INTO room_meta (key, value) VALUES ('seq', ?)", String(this.seq));
+    }
+    if (size > 0) sql.exec("DELETE FROM room_history WHERE seq <= ?", this.seq - size);
+    else sql.exec("DELETE FROM room_history");
+  }
+
+  get currentSeq(): number {
+    return this.seq;
+  }
+
+  /** Every broadcast takes the next number, even one nobody receives. Call `append` with it. */
+  nextSeq(): number {
+    return ++this.seq;
+  }
 
   append(entry: HistoryEntry): void {
-    if (this.size === 0) return;
+    if (this.size === 0) {
+      this.sql.exec("INSERT OR REPLACE INTO room_meta (key, value) VALUES ('seq', ?)", String(entry.seq));
+      return;
+    }
     this.sql.exec(
       "INSERT OR REPLACE INTO room_history (seq, payload, filter_key, filter_value, except_id) VALUES (?, ?, ?, ?, ?)",
       entry.seq,
@@ -29,7 +61,6 @@ export class RoomHistory {
       entry.filter?.value ?? null,
       entry.except ?? null,
     );
-    this.sql.exec("DELETE FROM room_history WHERE seq <= ?", entry.seq - this.size);
   }
 
   /** The oldest seq still kept, or undefined when nothing is. */
@@ -37,7 +68,6 @@ export class RoomHistory {
     const row = this.sql.exec<{ oldest: number | null }>("SELECT MIN(seq) AS oldest FROM room_history").one();
     return row.oldest ?? undefined;
   }
-
   after(seq: number): HistoryEntry[] {
     return this.rows(this.sql.exec("SELECT * FROM room_history WHERE seq > ? ORDER BY seq", seq));
   }

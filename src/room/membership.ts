@@ -8,11 +8,10 @@ interface Entry extends RoomEntry {
 
 /**
  * The room role: who is a member (counted, listed) and who listens, with the host of each socket,
- * plus the room's broadcast counter. Kept in SQLite and mirrored in memory for broadcasts.
+ * kept in SQLite and mirrored in memory for broadcasts.
  */
 export class Membership {
   private readonly entries = new Map<string, Entry>();
-  private seq: number;
   private name: string | undefined;
   private order = 0;
   /** Recipients by host, rebuilt only after membership changes rather than on every broadcast. */
@@ -31,7 +30,6 @@ export class Membership {
       });
       this.order = Math.max(this.order, row.member_since);
     }
-    this.seq = Number(this.meta("seq") ?? 0);
     this.name = this.meta("name");
   }
 
@@ -44,17 +42,6 @@ export class Membership {
 
   get roomName(): string | undefined {
     return this.name;
-  }
-
-  get currentSeq(): number {
-    return this.seq;
-  }
-
-  /** Every broadcast takes the next number, even one nobody receives. */
-  nextSeq(): number {
-    this.seq += 1;
-    this.setMeta("seq", String(this.seq));
-    return this.seq;
   }
 
   isMember(id: string): boolean {
