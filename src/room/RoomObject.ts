@@ -445,18 +445,20 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
 
   // ---- reaching other objects -------------------------------------------------------------
 
-  /** Rooms this object talks to, by name: hashing a name to an id costs more than a lookup. */
-  private readonly rooms = new Map<string, RoomApi>();
+  /**
+   * Ids of the rooms this object talks to: hashing a name costs more than a lookup. Stubs are not
+   * kept, since a stub can stay broken after an error; a fresh one is cheap.
+   */
+  private readonly roomIds = new Map<string, DurableObjectId>();
 
   private room(name: string): RoomApi {
-    let room = this.rooms.get(name);
-    if (!room) {
-      const id = this.env.ROOMS.idFromName(name);
-      room = id.equals(this.ctx.id) ? this : (this.env.ROOMS.get(id) as unknown as RoomApi);
-      if (this.rooms.size >= 1024) this.rooms.clear();
-      this.rooms.set(name, room);
+    let id = this.roomIds.get(name);
+    if (!id) {
+      id = this.env.ROOMS.idFromName(name);
+      if (this.roomIds.size >= 1024) this.roomIds.clear();
+      this.roomIds.set(name, id);
     }
-    return room;
+    return id.equals(this.ctx.id) ? this : (this.env.ROOMS.get(id) as unknown as RoomApi);
   }
 
   private host(hexId: string): HostApi {
