@@ -3,14 +3,14 @@
 // through workerd's inspector (Miniflare inspectorPort), the server's CPU use, and optionally the
 // syscalls workerd makes (strace -c) to see storage commits.
 //   node bench/profile.mjs [--n=100] [--phase=max|fixed] [--ms=4000] [--strace] [--out=bench/results/profile]
-//   node bench/profile.mjs --scenario=connect --n=1000     (the connect path)
+//   node bench/profile.mjs --scenario=connect --n=1000 [--rooms=100]   (the connect path, JS heap vs RSS)
 //   node bench/profile.mjs --scenario=rooms                 (100 rooms x 10 members, 2 says/s each)
 // BENCH_SRC_DIR=<copy of src> profiles a patched copy (what-if experiments; src/ is never edited).
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { AgentPool } from "./lib/agents.mjs";
 import { connectCdp, summarize } from "./lib/cdp.mjs";
-import { processTree } from "./lib/proc.mjs";
+import { processTree, rssKiB } from "./lib/proc.mjs";
 import { startServer } from "./lib/servers.mjs";
 import { FULL } from "./config.mjs";
 import { fanout } from "./scenarios/fanout.mjs";
@@ -39,7 +39,17 @@ try {
   }
   if (args.scenario === "connect") {
     // Profile the connect path: `n` connections over n/10 rooms, as in the connections scenario.
-    const rooms = Array.from({ length: n }, (_, i) => `prof-${i % Math.max(1, Math.round(n / 10))}`);
+    const roomCount = Number(args.rooms ?? Math.max(1, Math.round(n / 10)));
+    const rooms = Array.from({ length: n }, (_, i) => `prof-${i % roomCount}`);
+    // JS heap of the Worker isolate (after a GC) vs workerd's RSS, before and after: how much of the
+    // memory per connection is JavaScript objects and how much is the runtime's own.
+    const heap = async () => {
+      const s = sessions["core:user:edgechat"];
+      const u = await s.send("Runtime.getHeapUsage", {}, 5000).catch((e) => (console.error(e.message), undefined));
+      const rss = processTree(server.pid).filter((p) => p.comm === "workerd").reduce((a, p) => a + rssKiB(p.pid), 0);
+      return { usedKiB: u ? Math.round(u.usedSize / 1024) : undefined, totalKiB: u ? Math.round(u.totalSize / 1024) : undefined, workerdRssKiB: rss };
+    };
+    const before = await heap();
     for (const t of targets) await sessions[t].send("Profiler.start");
     const half = Math.ceil(rooms.length / 2);
     const t0 = performance.now();
@@ -49,7 +59,16 @@ try {
       const { profile } = await sessions[t].send("Profiler.stop");
       report.profiles[t] = summarize(profile);
     }
-    report.load = { connections: conns.reduce((a, c) => a + c.opened, 0), connectsPerSec: Math.round((n / ms) * 1000) };
+    const opened = conns.reduce((a, c) => a + c.opened, 0);
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await heap();
+    report.load = { connections: opened, rooms: roomCount, connectsPerSec: Math.round((n / ms) * 1000) };
+    report.memory = {
+      before,
+      after,
+      jsHeapPerConnKiB: after.usedKiB !== undefined ? Math.round(((after.usedKiB - before.usedKiB) / opened) * 10) / 10 : undefined,
+      workerdRssPerConnKiB: Math.round(((after.workerdRssKiB - before.workerdRssKiB) / opened) * 10) / 10,
+    };
     report.phase = "connect";
   } else if (args.scenario === "rooms") {
     const result = await manyRooms({
@@ -110,7 +129,8 @@ try {
   await server.stop();
 }
 writeFileSync(`${out}.json`, JSON.stringify(report, null, 2) + "\n");
-const lines = [`# edgechat CPU profile under ${{ connect: "connects", rooms: "many rooms" }[report.phase] ?? "fan-out"} (N=${n}, ${report.phase} phase, ${cfg.measureMs} ms, src: ${report.srcDir}${report.vars ? `, vars ${report.vars}` : ""})`, "", "Load: " + JSON.stringify(report.load), ""];
+const memLine = report.memory ? [`Memory: ${JSON.stringify(report.memory)}`, ""] : [];
+const lines = [`# edgechat CPU profile under ${{ connect: "connects", rooms: "many rooms" }[report.phase] ?? "fan-out"} (N=${n}, ${report.phase} phase, ${cfg.measureMs} ms, src: ${report.srcDir}${report.vars ? `, vars ${report.vars}` : ""})`, "", "Load: " + JSON.stringify(report.load), "", ...memLine];
 for (const [t, p] of Object.entries(report.profiles)) {
   lines.push(`## ${t}: ${p.samples} samples over ${Math.round(p.durationMs)} ms`, "", "| self % | function |", "|---|---|", ...p.self.slice(0, 20).map((x) => `| ${x.pct} | ${x.name} |`), "", "| inclusive % | function |", "|---|---|", ...p.inclusive.slice(0, 30).map((x) => `| ${x.pct} | ${x.name} |`), "");
 }

@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => /^--([^=]+)(?:=(.*))?$/.exec(a)).filter(Boolean).map((m) => [m[1], m[2] ?? true]));
 const ns = String(args.ns ?? "10,100").split(",").map(Number);
+const withRooms = String(args.scenarios ?? "fanout,rooms").includes("rooms");
 const ms = Number(args.ms ?? 3000);
 
 /** A copy of src/ with exact-string replacements; throws if a pattern is gone (src changed). */
@@ -34,13 +35,14 @@ const VARIANTS = [
 ];
 
 const rows = [];
-for (const n of ns) {
+const cases = [...ns.map((n) => ({ n, argv: [`--n=${n}`, "--phase=max"] })), ...(withRooms ? [{ n: "rooms", argv: ["--scenario=rooms"] }] : [])];
+for (const { n, argv } of cases) {
   for (const v of VARIANTS) {
     let dir;
     const out = join(tmpdir(), `edgechat-whatif-${process.pid}`);
     try {
       dir = v.patches ? patchedCopy(v.patches) : undefined;
-      execFileSync(process.execPath, ["bench/profile.mjs", `--n=${n}`, "--phase=max", `--ms=${ms}`, `--out=${out}`], {
+      execFileSync(process.execPath, ["bench/profile.mjs", ...argv, `--ms=${ms}`, `--out=${out}`], {
         env: { ...process.env, BENCH_VARS: JSON.stringify(v.vars), ...(dir ? { BENCH_SRC_DIR: join(dir, "src") } : {}) },
         stdio: ["ignore", "ignore", "ignore"],
         timeout: 120000,
@@ -54,6 +56,7 @@ for (const n of ns) {
         variant: v.name,
         msgsPerSec: r.load.msgsPerSec,
         deliveriesPerSec: r.load.deliveriesPerSec,
+        expectedDeliveriesPerSec: r.load.expectedDeliveriesPerSec,
         p50Ms: r.load.p50Ms,
         serverCores: Math.round(r.load.server.cores * 100) / 100,
         machineBusyCores: r.load.machineBusyCores,
@@ -71,7 +74,7 @@ for (const n of ns) {
 }
 
 const md = [
-  `# What-if: edgechat fan-out (sustained phase) with the room object's per-broadcast storage writes removed`,
+  `# What-if: edgechat with the room object's per-broadcast storage writes removed`,
   "",
   `${new Date().toISOString()}; each row one ${ms / 1000} s run of \`bench/profile.mjs --phase=max\` (CPU profile attached, so absolute rates are a little lower than in latest.md). ` +
     "Shares are % of the Worker isolate's profile samples (inclusive unless marked self). Single runs on a shared 2-core machine: compare within a row group, and expect ±20% noise.",
@@ -81,7 +84,7 @@ const md = [
   ...rows.map((r) =>
     r.error
       ? `| ${r.n} | ${r.variant} | failed: ${r.error} |||||||||||`
-      : `| ${r.n} | ${r.variant} | ${r.msgsPerSec} | ${r.deliveriesPerSec} | ${r.p50Ms} | ${r.serverCores} | ${r.machineBusyCores} | ${r.profile.sqlExecSelf}% | ${r.profile.nextSeq}% | ${r.profile.historyAppend}% | ${r.profile.deliverHere}% | ${r.profile.idle}% | ${r.profile.gc}% | ${r.profile.idFromName}% |`,
+      : `| ${r.n} | ${r.variant} | ${r.msgsPerSec} | ${r.deliveriesPerSec}${r.expectedDeliveriesPerSec ? ` of ${r.expectedDeliveriesPerSec}` : ""} | ${r.p50Ms} | ${r.serverCores} | ${r.machineBusyCores} | ${r.profile.sqlExecSelf}% | ${r.profile.nextSeq}% | ${r.profile.historyAppend}% | ${r.profile.deliverHere}% | ${r.profile.idle}% | ${r.profile.gc}% | ${r.profile.idFromName}% |`,
   ),
   "",
 ];

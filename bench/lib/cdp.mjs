@@ -19,10 +19,19 @@ export async function connectCdp(url) {
     }
   });
   return {
-    send(method, params = {}) {
+    send(method, params = {}, timeoutMs = 60000) {
       const id = next++;
       ws.send(JSON.stringify({ id, method, params }));
-      return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`${method}: no answer in ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(id, {
+          resolve: (v) => (clearTimeout(timer), resolve(v)),
+          reject: (e) => (clearTimeout(timer), reject(e)),
+        });
+      });
     },
     close() {
       ws.close();

@@ -56,11 +56,11 @@ export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${
     const s0 = sampleTree(server.pid);
     const m0 = machineCpu();
     const sent = await sending;
-    await onPhase?.(phase, "end");
     const s1 = sampleTree(server.pid);
     const m1 = machineCpu();
     const stats = await Promise.all(pool.all.map(async (a) => ({ name: a.name, ...(await a.call("stats")) })));
     await Promise.all(pool.all.map((a) => a.call("untrack")));
+    await onPhase?.(phase, "end"); // after the figures are taken (a profiler stop may take a while)
     nextIndex = sent.nextIndex;
     const recv = AgentPool.combine(stats.slice(1));
     const gen = AgentPool.combine(stats);

@@ -27,11 +27,11 @@ export async function manyRooms({ server, pool, base, proto, cfg, onPhase }) {
   const s0 = sampleTree(server.pid);
   const m0 = machineCpu();
   await sending;
-  await onPhase?.("rooms", "end");
   const s1 = sampleTree(server.pid);
   const m1 = machineCpu();
   const stats = await Promise.all(agents.map(async (a) => ({ name: a.name, ...(await a.call("stats")) })));
   await Promise.all(agents.map((a) => a.call("untrack")));
+  await onPhase?.("rooms", "end"); // after the figures are taken (a profiler stop may take a while)
   const all = AgentPool.combine(stats);
   const secs = all.wallMs / 1000;
   const result = {
