@@ -252,12 +252,19 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
       closeQuietly(connection.ws, 1001, GOODBYE_REASONS.idle);
       this.enqueue(connection, () => this.disconnect(connection));
     }
+    this.sweepScheduled = false; // this alarm has fired
     await this.scheduleSweep();
   }
 
+  /** Whether an alarm is known to be set, so connects do not ask storage every time. */
+  private sweepScheduled = false;
+
   private async scheduleSweep(): Promise<void> {
-    if (this.hosted.size === 0 || (await this.ctx.storage.getAlarm()) !== null) return;
-    await this.ctx.storage.setAlarm(Date.now() + Math.max(1000, this.settings.idleTimeoutMs / 2));
+    if (this.hosted.size === 0 || this.sweepScheduled) return;
+    if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now() + Math.max(1000, this.settings.idleTimeoutMs / 2));
+    }
+    this.sweepScheduled = true;
   }
 
   // ---- the room role ----------------------------------------------------------------------

@@ -52,7 +52,19 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
 
+const settingsByEnv = new WeakMap<Env, Settings>();
+
+/** Settings are read once per env object (per isolate), not on every request. */
 export function readSettings(env: Env): Settings {
+  let settings = settingsByEnv.get(env);
+  if (!settings) {
+    settings = parseSettings(env);
+    settingsByEnv.set(env, settings);
+  }
+  return settings;
+}
+
+function parseSettings(env: Env): Settings {
   return {
     serverName: nonEmpty(env.SERVER_NAME) ?? "edgechat",
     defaultRoom: nonEmpty(env.DEFAULT_ROOM) ?? "defaultRoom",
