@@ -7,7 +7,8 @@
 //      PID (never through npx, which would orphan workerd).
 // Optional: DEV_VARS_FILE (another settings file), PERSIST_TO (wrangler's --persist-to directory).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readDevVars } from "./devVars.mjs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,16 +22,6 @@ function log(line) {
   console.log(`[start] ${line}`);
 }
 
-/** KEY=VALUE lines, as wrangler reads them (comments and blank lines skipped, optional quotes). */
-function readSettings(path) {
-  const settings = {};
-  for (const line of readFileSync(path, "utf8").split(/\r?\n/)) {
-    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (!match) continue;
-    settings[match[1]] = match[2].replace(/^(["'])(.*)\1$/, "$2");
-  }
-  return settings;
-}
 
 function settingsFile() {
   if (process.env.DEV_VARS_FILE) return process.env.DEV_VARS_FILE;
@@ -90,7 +81,7 @@ if (build.status !== 0) {
 
 // ---- 2. the Worker in local workerd --------------------------------------------------------------
 const envFile = settingsFile();
-const settings = readSettings(envFile);
+const settings = readDevVars(envFile);
 log(`settings from ${relative(root, envFile) || envFile}`);
 
 const wranglerArgs = [

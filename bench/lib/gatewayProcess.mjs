@@ -5,18 +5,16 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { gatewayBundle } from "../../scripts/bundles.mjs";
 
 export async function startGatewayProcess(upstream, gatewaySecret) {
   if (!existsSync("src/gateway/cli.ts")) throw new Error("src/gateway/cli.ts does not exist");
   const dir = mkdtempSync(join(tmpdir(), "edgechat-bench-gw-"));
   const outfile = join(dir, "gateway.mjs");
   await build({
-    entryPoints: ["src/gateway/cli.ts"],
+    ...gatewayBundle,
     outfile,
-    platform: "node",
-    target: "node20",
-    format: "esm",
-    bundle: true,
+    packages: undefined,
     // Self-contained (the temp dir has no node_modules); CommonJS deps need a require.
     banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
     external: ["bufferutil", "utf-8-validate"],

@@ -5,29 +5,13 @@
 import { readFileSync } from "node:fs";
 import { build, stop as stopEsbuild } from "esbuild";
 import { Miniflare } from "miniflare";
+import { workerBundle } from "../../scripts/bundles.mjs";
+import { readDevVars } from "../../scripts/devVars.mjs";
 
-function devVars(path = ".dev.vars.example") {
-  const vars = {};
-  for (const line of readFileSync(path, "utf8").split(/\r?\n/)) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (m) vars[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
-  }
-  return vars;
-}
+const devVars = () => readDevVars(".dev.vars.example");
 
-const result = await build({
-  // BENCH_SRC_DIR: bundle a patched copy of src/ instead (bench/profile.mjs what-if experiments).
-  entryPoints: [`${process.env.BENCH_SRC_DIR ?? "src"}/worker/index.ts`],
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  target: "es2022",
-  mainFields: ["browser", "module", "main"],
-  conditions: ["workerd", "worker", "browser"],
-  external: ["cloudflare:*"],
-  write: false,
-  logLevel: "error",
-});
+// BENCH_SRC_DIR: bundle a patched copy of src/ instead (bench/profile.mjs what-if experiments).
+const result = await build(workerBundle(process.env.BENCH_SRC_DIR));
 stopEsbuild(); // the esbuild service process must not count as server memory
 /** Durable Object bindings and [vars] from wrangler.toml, so the bench follows the project's config. */
 function wranglerConfig(path = "wrangler.toml") {

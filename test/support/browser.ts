@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { build, type BuildOptions } from "esbuild";
+import { build } from "esbuild";
+import { clientBundle, demoBundle } from "../../scripts/bundles.mjs";
 import { chromium, type Browser } from "playwright-core";
 
 /** Debian's Chromium; playwright-core never downloads a browser. */
@@ -23,15 +24,6 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-const browserBundle: BuildOptions = {
-  platform: "browser",
-  target: "es2022",
-  format: "esm",
-  bundle: true,
-  minify: true,
-  sourcemap: true,
-  logLevel: "warning",
-};
 
 let built: Promise<void> | undefined;
 
@@ -43,8 +35,8 @@ let built: Promise<void> | undefined;
  */
 export function buildBrowserBundles(): Promise<void> {
   built ??= Promise.all([
-    build({ ...browserBundle, entryPoints: ["src/client/browser.ts"], outfile: "public/client/edgechat.js", write: false }),
-    build({ ...browserBundle, entryPoints: ["src/client/demo.ts"], outfile: "public/demo.js", write: false }),
+    build({ ...clientBundle, write: false }),
+    build({ ...demoBundle, write: false }),
   ]).then((results) => {
     for (const file of results.flatMap((result) => result.outputFiles ?? [])) {
       if (existsSync(file.path) && readFileSync(file.path).equals(file.contents)) continue;

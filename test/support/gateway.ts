@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { StringDecoder } from "node:string_decoder";
 import { build } from "esbuild";
+import { gatewayBundle } from "../../scripts/bundles.mjs";
 import { createGateway, type Gateway, type GatewayOptions } from "../../src/gateway/index.js";
 import { exampleDevVars } from "./devVars.js";
 
@@ -234,21 +235,12 @@ export interface GatewayProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-let gatewayBundle: Promise<void> | undefined;
+let gatewayBuild: Promise<void> | undefined;
 
 /** Builds dist/gateway.mjs the way scripts/build.mjs does (only the gateway part), once per test process. */
 export function buildGatewayBundle(): Promise<void> {
-  gatewayBundle ??= build({
-    entryPoints: ["src/gateway/cli.ts"],
-    outfile: "dist/gateway.mjs",
-    platform: "node",
-    target: "node20",
-    format: "esm",
-    bundle: true,
-    packages: "external",
-    logLevel: "warning",
-  }).then(() => undefined);
-  return gatewayBundle;
+  gatewayBuild ??= build(gatewayBundle).then(() => undefined);
+  return gatewayBuild;
 }
 
 /**

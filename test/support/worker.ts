@@ -1,4 +1,5 @@
 import { build } from "esbuild";
+import { workerBundle } from "../../scripts/bundles.mjs";
 import { Miniflare } from "miniflare";
 import { exampleDevVars } from "./devVars.js";
 
@@ -15,17 +16,7 @@ let bundle: Promise<string> | undefined;
 
 /** Bundles the Worker once per test process, as `wrangler deploy` would. */
 export function bundleWorker(): Promise<string> {
-  bundle ??= build({
-    entryPoints: ["src/worker/index.ts"],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    mainFields: ["browser", "module", "main"],
-    conditions: ["workerd", "worker", "browser"],
-    external: ["cloudflare:*"],
-    write: false,
-  }).then((result) => result.outputFiles[0].text);
+  bundle ??= build(workerBundle()).then((result) => result.outputFiles[0].text);
   return bundle;
 }
 
