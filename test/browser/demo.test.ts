@@ -135,13 +135,13 @@ describe("demo page in Chromium", () => {
     // The TCP client speaks plain text; pages show it under its id (no name known).
     tcp.line("say hello from the terminal");
     const fromTcp = await bubble(ada, "hello from the terminal");
-    expect(fromTcp.who).toBe(`${tcpId.slice(0, 8)}…`);
+    expect(fromTcp.who).toBe(`${tcpId.split(".")[1].slice(0, 8)}…`);
     await bubble(bob, "hello from the terminal");
     await bubble(cy, "hello from the terminal");
 
     // Names learned from messages show up in the member list.
     await ada.waitForFunction(() => Array.from(document.querySelectorAll("#members li")).some((li) => li.textContent?.includes("Bob")));
-    expect((await memberNames(ada)).sort()).toEqual(["Ada", "Bob", `${tcpId.slice(0, 8)}…`].sort());
+    expect((await memberNames(ada)).sort()).toEqual(["Ada", "Bob", `${tcpId.split(".")[1].slice(0, 8)}…`].sort());
 
     // Cy silences the room: nothing more from it.
     await cy.getByRole("button", { name: `Silence ${room}` }).click();

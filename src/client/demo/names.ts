@@ -25,5 +25,7 @@ export class NameBook {
 }
 
 export function shortId(id: string): string {
-  return id.length > 12 ? `${id.slice(0, 8)}…` : id;
+  // Ids are `<host object>.<random>`: connections of one host share the first part, so show the second.
+  const own = id.slice(id.lastIndexOf(".") + 1);
+  return own.length > 12 ? `${own.slice(0, 8)}…` : own;
 }
