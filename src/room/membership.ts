@@ -44,6 +44,11 @@ export class Membership {
     return this.name;
   }
 
+  /** Whether the connection already receives the room's broadcasts (member or listener). */
+  isRecipient(id: string): boolean {
+    return this.entries.has(id);
+  }
+
   isMember(id: string): boolean {
     return this.entries.get(id)?.member === true;
   }

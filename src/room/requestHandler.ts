@@ -90,11 +90,8 @@ export class RequestHandler {
     const target = request.room;
     const previous = connection.room;
     const self = { id: connection.id, host: this.context.hostId };
-    if (target === previous) {
-      // Already there: no notices; a `since` still replays what was missed.
-      if (request.since !== undefined) await this.context.room(target).roomJoin(target, self, undefined, request.since);
-      return { room: target };
-    }
+    // Already there: no notices, and nothing to replay (it has been receiving the room live).
+    if (target === previous) return { room: target };
     this.authorize(connection, target);
     const filter = paramsFilter(connection);
     // The new room is recorded first so that filters on `room` see it as soon as messages arrive.

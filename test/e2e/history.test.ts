@@ -53,6 +53,23 @@ describe("history and recovery", () => {
     for (const s of [speaker, mover, listener]) s.close();
   });
 
+  it("a listener that joins the room with since gets no second copy of what it already received", async () => {
+    const { socket: speaker } = await connect("room=twice");
+    const { socket: listener } = await connect("room=twice-elsewhere");
+    expect((await listener.request("listenToRoom twice")).status).toBe("OK");
+    for (let i = 1; i <= 50; i++) speaker.send(`say t${i}`);
+    // Join while the burst is still being delivered, asking for everything kept.
+    expect((await listener.request("roomChange twice since=0")).status).toBe("OK");
+    speaker.send("say last");
+    await listener.nextChat((m) => m.message === "last");
+    const seen = listener.received
+      .filter((m): m is Message => typeof m === "object" && m.context === "user" && m.room === "twice" && m.event === undefined)
+      .map((m) => m.message);
+    expect(seen).toEqual([...Array.from({ length: 50 }, (_, i) => `t${i + 1}`), "last"]);
+    speaker.close();
+    listener.close();
+  });
+
   it("a client killed mid-stream resumes with since and ends with exactly 1..1000 in order", async () => {
     // Its own Worker: the room must keep the whole stream for the reader to catch up on.
     const roomy = await startWorker({ HISTORY_SIZE: "2000", RATE_LIMIT: "100000" });
