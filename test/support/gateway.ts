@@ -5,8 +5,9 @@ import { build } from "esbuild";
 import { gatewayBundle } from "../../scripts/bundles.mjs";
 import { createGateway, type Gateway, type GatewayOptions } from "../../src/gateway/index.js";
 import { exampleDevVars } from "./devVars.js";
+import { Inbox, parseFrame, type Frame, type Message } from "./inbox.js";
 
-export type Message = Record<string, unknown>;
+export type { Message };
 
 export interface RunningGateway {
   gateway: Gateway;
@@ -64,15 +65,13 @@ export async function startGateway(upstream: string, options: Partial<GatewayOpt
  * wait for the next one that matches instead of sleeping.
  */
 export class TcpClient {
-  readonly received: (Message | string)[] = [];
   /** Every byte received, as text, for exact checks. */
   raw = "";
   ended = false;
   closed = false;
-  private cursor = 0;
   private partial = "";
   private readonly decoder = new StringDecoder("utf8");
-  private waiters: (() => void)[] = [];
+  private readonly inbox = new Inbox(() => (this.ended || this.closed ? "connection ended" : undefined));
 
   /** Our end's port: the gateway logs the client as 127.0.0.1:<localPort>. */
   readonly localPort: number;
@@ -84,13 +83,18 @@ export class TcpClient {
       // Like nc: when the gateway ends, we are done too.
       this.ended = true;
       socket.end();
-      this.wake();
+      this.inbox.wake();
     });
     socket.on("error", () => {});
     socket.on("close", () => {
       this.closed = true;
-      this.wake();
+      this.inbox.wake();
     });
+  }
+
+  /** Every line received so far, in order (JSON parsed; `pong` stays a string). */
+  get received(): Frame[] {
+    return this.inbox.received;
   }
 
   static open(port: number, host = "127.0.0.1"): Promise<TcpClient> {
@@ -136,52 +140,23 @@ export class TcpClient {
   }
 
   /** The next line (after those already taken) that matches, waiting up to timeoutMs. */
-  async next(match: (message: Message | string) => boolean = () => true, timeoutMs = 5000): Promise<Message | string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.cursor < this.received.length) {
-        const message = this.received[this.cursor++];
-        if (match(message)) return message;
-      }
-      if (this.ended || this.closed) throw new Error(`connection ended while waiting; last lines ${JSON.stringify(this.received.slice(-5))}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for a line; got ${JSON.stringify(this.received.slice(-5))}`);
-      await this.waitForActivity(left);
-    }
+  next(match?: (message: Frame) => boolean, timeoutMs?: number): Promise<Frame> {
+    return this.inbox.next(match, timeoutMs);
   }
 
   /** Waits for a line anywhere in what was received (taken or not) that matches; does not move the cursor. */
-  async seen(match: (message: Message | string) => boolean, timeoutMs = 5000): Promise<Message | string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = this.received.find(match);
-      if (hit !== undefined) return hit;
-      if (this.ended || this.closed) throw new Error(`connection ended while waiting; last lines ${JSON.stringify(this.received.slice(-5))}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for a line; got ${JSON.stringify(this.received.slice(-5))}`);
-      await this.waitForActivity(left);
-    }
+  seen(match: (message: Frame) => boolean, timeoutMs?: number): Promise<Frame> {
+    return this.inbox.seen(match, timeoutMs);
   }
 
   /** Asserts nothing matching arrives within the window. */
-  async nothing(match: (message: Message | string) => boolean = () => true, windowMs = 300): Promise<void> {
-    const start = this.cursor;
-    await new Promise((resolve) => setTimeout(resolve, windowMs));
-    const hit = this.received.slice(start).find(match);
-    if (hit !== undefined) throw new Error(`expected nothing, got ${JSON.stringify(hit)}`);
+  nothing(match?: (message: Frame) => boolean, windowMs?: number): Promise<void> {
+    return this.inbox.nothing(match, windowMs);
   }
 
   /** Waits until the gateway ends the connection; returns every line received from now on. */
-  async waitEnded(timeoutMs = 5000): Promise<(Message | string)[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.ended && !this.closed) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`connection not ended; last lines ${JSON.stringify(this.received.slice(-5))}`);
-      await this.waitForActivity(left);
-    }
-    const rest = this.received.slice(this.cursor);
-    this.cursor = this.received.length;
-    return rest;
+  waitEnded(timeoutMs?: number): Promise<Frame[]> {
+    return this.inbox.untilClosed(timeoutMs);
   }
 
   /** Half-close: no more lines from us, but keep reading. */
@@ -197,32 +172,7 @@ export class TcpClient {
     this.raw += text;
     const lines = (this.partial + text).split("\n");
     this.partial = lines.pop() ?? "";
-    for (const line of lines) {
-      let parsed: Message | string = line;
-      try {
-        parsed = JSON.parse(line) as Message;
-      } catch {
-        // pong stays a string
-      }
-      this.received.push(parsed);
-    }
-    this.wake();
-  }
-
-  private waitForActivity(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    for (const line of lines) this.inbox.push(parseFrame(line));
   }
 }
 

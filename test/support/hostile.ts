@@ -3,6 +3,7 @@ import { request as httpRequest } from "node:http";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { SignJWT, generateKeyPair, type JWTPayload } from "jose";
 import type { RunningWorker } from "./worker.js";
+import { Inbox, parseFrame } from "./inbox.js";
 import { TestSocket, type Message } from "./wsClient.js";
 
 /** Helpers shared by the security/robustness suites (hostile, tokens, limits, serverApi, soak). */
@@ -102,12 +103,10 @@ export class WsChatClient implements ChatClient {
  */
 export class TcpChatClient implements ChatClient {
   readonly transport = "tcp" as const;
-  readonly received: (Message | string)[] = [];
   id = "";
-  private cursor = 0;
   private buffer = "";
-  private waiters: (() => void)[] = [];
   private ended = false;
+  private readonly inbox = new Inbox(() => (this.ended ? "TCP connection closed" : undefined));
 
   private constructor(readonly socket: Socket) {
     socket.setEncoding("utf8");
@@ -116,24 +115,21 @@ export class TcpChatClient implements ChatClient {
       for (let nl = this.buffer.indexOf("\n"); nl !== -1; nl = this.buffer.indexOf("\n")) {
         const line = this.buffer.slice(0, nl).replace(/\r$/, "");
         this.buffer = this.buffer.slice(nl + 1);
-        let parsed: Message | string = line;
-        try {
-          parsed = JSON.parse(line) as Message;
-        } catch {
-          // pong stays a string
-        }
-        this.received.push(parsed);
+        this.inbox.push(parseFrame(line));
       }
-      this.wake();
     });
     socket.on("close", () => {
       this.ended = true;
-      this.wake();
+      this.inbox.wake();
     });
     socket.on("error", () => {
       this.ended = true;
-      this.wake();
+      this.inbox.wake();
     });
+  }
+
+  get received(): (Message | string)[] {
+    return this.inbox.received;
   }
 
   static async connect(host: string, port: number): Promise<TcpChatClient> {
@@ -159,33 +155,14 @@ export class TcpChatClient implements ChatClient {
     this.send(frame);
     return (await this.next(isResponse)) as Message;
   }
-  async next(match: (message: Message | string) => boolean = () => true, timeoutMs = 5000): Promise<Message | string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.cursor < this.received.length) {
-        const message = this.received[this.cursor++];
-        if (match(message)) return message;
-      }
-      if (this.ended) throw new Error("TCP connection closed while waiting");
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for a line; got ${JSON.stringify(this.received.slice(-5))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  next(match?: (message: Message | string) => boolean, timeoutMs?: number): Promise<Message | string> {
+    return this.inbox.next(match, timeoutMs);
   }
   async nextChat(match: (message: Message) => boolean = () => true, timeoutMs?: number): Promise<Message> {
     return (await this.next((m) => isChat(m) && match(m), timeoutMs)) as Message;
   }
-  async nothing(match: (message: Message | string) => boolean = () => true, windowMs = 300): Promise<void> {
-    const start = this.cursor;
-    await new Promise((resolve) => setTimeout(resolve, windowMs));
-    const hit = this.received.slice(start).find(match);
-    if (hit !== undefined) throw new Error(`expected nothing, got ${JSON.stringify(hit)}`);
+  nothing(match?: (message: Message | string) => boolean, windowMs?: number): Promise<void> {
+    return this.inbox.nothing(match, windowMs);
   }
   isClosed(): boolean {
     return this.ended;
@@ -210,12 +187,6 @@ export class TcpChatClient implements ChatClient {
   }
   terminate(): void {
     this.socket.destroy();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
   }
 }
 

@@ -1,33 +1,29 @@
 import WebSocket from "ws";
+import { Inbox, parseFrame, type Frame, type Message } from "./inbox.js";
 
-export type Message = Record<string, unknown>;
+export type { Message };
 
 /**
  * A test client over a real socket: every frame the server sends is kept in order, and tests
  * wait for the next one that matches instead of sleeping.
  */
 export class TestSocket {
-  readonly received: (Message | string)[] = [];
-  private cursor = 0;
-  private waiters: (() => void)[] = [];
   closed: { code: number; reason: string } | undefined;
+  private readonly inbox = new Inbox(() => this.closed && `socket closed (${this.closed.code} ${this.closed.reason})`);
 
   private constructor(readonly ws: WebSocket) {
     ws.on("message", (data, isBinary) => {
-      const text = isBinary ? `<binary ${(data as Buffer).length}>` : data.toString();
-      let parsed: Message | string = text;
-      try {
-        parsed = JSON.parse(text) as Message;
-      } catch {
-        // non-JSON frames (pong) stay strings
-      }
-      this.received.push(parsed);
-      this.wake();
+      this.inbox.push(isBinary ? `<binary ${(data as Buffer).length}>` : parseFrame(data.toString()));
     });
     ws.on("close", (code, reason) => {
       this.closed = { code, reason: reason.toString() };
-      this.wake();
+      this.inbox.wake();
     });
+  }
+
+  /** Every frame received so far, in order (taken by next() or not). */
+  get received(): Frame[] {
+    return this.inbox.received;
   }
 
   static open(url: string, headers: Record<string, string> = {}): Promise<TestSocket> {
@@ -52,24 +48,8 @@ export class TestSocket {
   }
 
   /** The next frame (after those already taken) that matches, waiting up to timeoutMs. */
-  async next(match: (message: Message | string) => boolean = () => true, timeoutMs = 5000): Promise<Message | string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.cursor < this.received.length) {
-        const message = this.received[this.cursor++];
-        if (match(message)) return message;
-      }
-      if (this.closed) throw new Error(`socket closed (${this.closed.code} ${this.closed.reason}) while waiting`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for a message; got ${JSON.stringify(this.received.slice(-5))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  next(match?: (message: Frame) => boolean, timeoutMs?: number): Promise<Frame> {
+    return this.inbox.next(match, timeoutMs);
   }
 
   /** Sends a request and returns the next response. */
@@ -84,11 +64,8 @@ export class TestSocket {
   }
 
   /** Asserts nothing matching arrives within the window (for "nothing leaks" checks). */
-  async nothing(match: (message: Message | string) => boolean = () => true, windowMs = 300): Promise<void> {
-    const start = this.cursor;
-    await new Promise((resolve) => setTimeout(resolve, windowMs));
-    const hit = this.received.slice(start).find(match);
-    if (hit !== undefined) throw new Error(`expected nothing, got ${JSON.stringify(hit)}`);
+  nothing(match?: (message: Frame) => boolean, windowMs?: number): Promise<void> {
+    return this.inbox.nothing(match, windowMs);
   }
 
   waitClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
@@ -110,9 +87,4 @@ export class TestSocket {
     this.ws.terminate();
   }
 
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
 }
