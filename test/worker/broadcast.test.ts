@@ -3,15 +3,10 @@
  * message and notice shapes, the per-room seq, order across host objects, at-most-once delivery.
  */
 import { describe, expect, it } from "vitest";
-import { broadcast, connect, isChat, SERVER_NAME, seqsOf, uniqueRoom, type Client, type Frame } from "./support.js";
+import {
+  connectVia, broadcast, connect, isChat, SERVER_NAME, seqsOf, uniqueRoom, type Client, type Frame } from "./support.js";
 
 /** Connects into `via`, then moves into `room`: the socket is hosted by `via`'s object. */
-async function connectVia(via: string, room: string): Promise<Client> {
-  const client = await connect(via);
-  expect(await client.ok({ event: "roomChange", room })).toEqual({ room });
-  return client;
-}
-
 function expectGapFree(seqs: number[]): void {
   expect(seqs.length).toBeGreaterThan(0);
   const expected = seqs.map((_, index) => seqs[0] + index);

@@ -4,13 +4,8 @@
  * attributes, never against client params.
  */
 import { describe, expect, it } from "vitest";
-import { broadcast, connect, isChat, setAttributes, uniqueRoom, type Client, type Frame } from "./support.js";
-
-async function connectVia(via: string, room: string): Promise<Client> {
-  const client = await connect(via);
-  await client.ok({ event: "roomChange", room });
-  return client;
-}
+import {
+  connectVia, broadcast, connect, isChat, setAttributes, uniqueRoom, type Client, type Frame } from "./support.js";
 
 async function withAttributes(client: Client, attributes: Frame): Promise<Client> {
   const result = await setAttributes(client.id, attributes);

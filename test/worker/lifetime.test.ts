@@ -6,6 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
+  connectVia,
   broadcast,
   connect,
   isChat,
@@ -18,12 +19,6 @@ import {
   type Client,
   type Frame,
 } from "./support.js";
-
-async function connectVia(via: string, room: string): Promise<Client> {
-  const client = await connect(via);
-  await client.ok({ event: "roomChange", room });
-  return client;
-}
 
 /** A connection in `room`, hosted by another object, listening to two more rooms. */
 async function busyConnection(room: string, listened: string[]): Promise<Client> {

@@ -6,6 +6,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
+  connectVia,
   api,
   broadcast,
   connect,
@@ -20,12 +21,6 @@ import {
   type Client,
   type Frame,
 } from "./support.js";
-
-async function connectVia(via: string, room: string): Promise<Client> {
-  const client = await connect(via);
-  await client.ok({ event: "roomChange", room });
-  return client;
-}
 
 function expectHttpError(result: { status: number; body: Frame }, status: number, code: string): void {
   expect(result.status).toBe(status);

@@ -231,6 +231,17 @@ export async function connect(room?: string): Promise<Client> {
   return client;
 }
 
+/**
+ * Connects into `via` and moves to `room`: the connection's socket stays hosted by `via`'s object,
+ * so `room` reaches it through another object.
+ */
+export async function connectVia(via: string, room: string): Promise<Client> {
+  const client = await connect(via);
+  const moved = await client.ok({ event: "roomChange", room });
+  if (JSON.stringify(moved) !== JSON.stringify({ room })) throw new Error(`roomChange answered ${JSON.stringify(moved)}`);
+  return client;
+}
+
 /** Stub of the object that hosts a connection's socket. */
 export function hostStubOf(connectionId: string) {
   return env.ROOMS.get(env.ROOMS.idFromString(connectionId.split(".")[0]));
