@@ -3,8 +3,7 @@
  * message and notice shapes, the per-room seq, order across host objects, at-most-once delivery.
  */
 import { describe, expect, it } from "vitest";
-import {
-  connectVia, broadcast, connect, isChat, SERVER_NAME, seqsOf, uniqueRoom, type Client, type Frame } from "./support.js";
+import { connectVia, broadcast, connect, isChat, SERVER_NAME, seqsOf, uniqueRoom, type Client, type Frame } from "./support.js";
 
 /** Connects into `via`, then moves into `room`: the socket is hosted by `via`'s object. */
 function expectGapFree(seqs: number[]): void {

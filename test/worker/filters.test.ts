@@ -4,8 +4,7 @@
  * attributes, never against client params.
  */
 import { describe, expect, it } from "vitest";
-import {
-  connectVia, broadcast, connect, isChat, setAttributes, uniqueRoom, type Client, type Frame } from "./support.js";
+import { connectVia, broadcast, connect, isChat, setAttributes, uniqueRoom, type Client, type Frame } from "./support.js";
 
 async function withAttributes(client: Client, attributes: Frame): Promise<Client> {
   const result = await setAttributes(client.id, attributes);
