@@ -117,7 +117,8 @@ export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
     };
     const connection = this.hosted.add(server, state, this.settings.limits.rateLimit);
     connection.send(JSON.stringify(welcome(this.settings.welcomeMessage, intent.room, state.id)));
-    await this.roomJoin(intent.room, { id: state.id, host: this.selfId }, undefined, intent.since);
+    // This object may only host the socket (see the Worker's hostFor): the room may be elsewhere.
+    await this.room(intent.room).roomJoin(intent.room, { id: state.id, host: this.selfId }, undefined, intent.since);
     await this.scheduleSweep();
     return new Response(null, { status: 101, webSocket: client });
   }

@@ -47,10 +47,22 @@ export async function handleConnect(request: Request, env: Env, settings: Settin
   const intent: ConnectIntent = { room, grant, ...clientIdentity(request, settings) };
   const since = Number(query.get("since") || "NaN");
   if (Number.isSafeInteger(since) && since >= 0) intent.since = since;
-  const stub = env.ROOMS.get(env.ROOMS.idFromName(room));
+  const stub = env.ROOMS.get(hostFor(env, settings, room));
   return stub.fetch("https://room.internal/connect", {
     headers: { Upgrade: "websocket", [CONNECT_INTENT_HEADER]: JSON.stringify(intent) },
   });
+}
+
+/**
+ * The object that will host the socket. Normally the first room's own object, so the room delivers
+ * to its members without RPC. Everyone who starts in the default room (all gateway clients, and
+ * browsers that give no room) is spread over DEFAULT_ROOM_HOSTS host objects instead, whose names
+ * are not valid room names; the default room then reaches them with one RPC per host.
+ */
+function hostFor(env: Env, settings: Settings, room: string): DurableObjectId {
+  if (room !== settings.defaultRoom || settings.defaultRoomHosts <= 1) return env.ROOMS.idFromName(room);
+  const shard = Math.floor(Math.random() * settings.defaultRoomHosts);
+  return env.ROOMS.idFromName(`#host/${room}/${shard}`);
 }
 
 /**

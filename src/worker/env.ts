@@ -23,6 +23,7 @@ export interface Env {
   IDLE_TIMEOUT_SECONDS?: string;
   HISTORY_SIZE?: string;
   ROOM_VIEW_PAGE_SIZE?: string;
+  DEFAULT_ROOM_HOSTS?: string;
 }
 
 export interface Settings {
@@ -41,6 +42,11 @@ export interface Settings {
   historySize: number;
   /** roomView lists at most this many members per page. */
   roomViewPageSize: number;
+  /**
+   * How many objects host the sockets of connections that start in the default room (every gateway
+   * client does), so that no single object runs all of their requests.
+   */
+  defaultRoomHosts: number;
 }
 
 function wholeNumber(value: string | undefined, fallback: number, min = 1): number {
@@ -80,5 +86,6 @@ function parseSettings(env: Env): Settings {
     idleTimeoutMs: wholeNumber(env.IDLE_TIMEOUT_SECONDS, 600) * 1000,
     historySize: wholeNumber(env.HISTORY_SIZE, 100, 0),
     roomViewPageSize: wholeNumber(env.ROOM_VIEW_PAGE_SIZE, 1000),
+    defaultRoomHosts: wholeNumber(env.DEFAULT_ROOM_HOSTS, 8),
   };
 }
