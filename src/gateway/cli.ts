@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { GATEWAY_DEFAULTS } from "./config.js";
+import { GATEWAY_DEFAULTS, type GatewayOptions } from "./config.js";
 import { createGateway } from "./gatewayServer.js";
 
 function integer(name: string, min: number) {
@@ -53,17 +53,7 @@ const program = new Command()
   .showHelpAfterError();
 
 program.parse();
-const options = program.opts<{
-  port: number;
-  host: string;
-  upstream: string;
-  gatewaySecret?: string;
-  maxMessageBytes: number;
-  maxBufferBytes: number;
-  maxStallMs: number;
-  keepaliveMs: number;
-  connectTimeoutMs: number;
-}>();
+const options = program.opts<GatewayOptions>();
 
 let gateway;
 try {
