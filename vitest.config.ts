@@ -2,8 +2,12 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { exampleDevVars } from "./test/support/devVars.js";
 
+/** The Worker's structured log lines (one JSON object each) would drown the test report. */
+const quietStructuredLogs = (log: string): false | void => (log.startsWith('{"ts":') ? false : undefined);
+
 export default defineConfig({
   test: {
+    onConsoleLog: quietStructuredLogs,
     projects: [
       {
         // The room object and the Worker, inside workerd, with the committed example settings
@@ -12,7 +16,9 @@ export default defineConfig({
           cloudflareTest({
             main: "./src/worker/index.ts",
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: exampleDevVars() },
+            // A slow sweep here: the hibernation tests need objects left idle long enough for local
+            // workerd to evict them, and every sweep alarm wakes its object. (The e2e tests run the default.)
+            miniflare: { bindings: { ...exampleDevVars(), SWEEP_INTERVAL_SECONDS: "60" } },
           }),
         ],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000 },

@@ -1,6 +1,17 @@
-import { isPrivateRoom, PING, type ChatMessage, type OkResponse, type Verb, type WelcomeMessage } from "../protocol/index.js";
+import {
+  decodeServerFrame,
+  isPrivateRoom,
+  PING,
+  type ChatMessage,
+  type ClientRequest,
+  type OkResponse,
+  type RoomJoinedData,
+  type Verb,
+  type VerbArgs,
+  type VerbData,
+  type WelcomeMessage,
+} from "../protocol/index.js";
 import { backoffDelay } from "./backoff.js";
-import { classify } from "./classify.js";
 import { Emitter } from "./emitter.js";
 import { EdgechatError } from "./errors.js";
 import { PendingRequests } from "./pending.js";
@@ -11,12 +22,12 @@ import type {
   ClientOptions,
   ConnectionStatus,
   DetailsData,
+  HistoryData,
   ReconnectOptions,
+  ResumeOptions,
   RoomData,
   RoomViewData,
   SayData,
-  HistoryData,
-  ResumeOptions,
   SayOptions,
   WebSocketConstructorLike,
   WebSocketLike,
@@ -29,13 +40,18 @@ const REFUSAL_CODES = new Set([4400, 4401, 4403]);
 /** Reconnect restores at most this many requests at once, then paces under the server's rate limit. */
 const RESTORE_BURST = 30;
 const RESTORE_SPACING_MS = 60;
+/** Params go in the reconnect URL up to this many characters (URLs have limits); the rest are restored after. */
+const MAX_URL_PARAMS_CHARS = 4096;
 
-type RequestFields = Record<string, unknown>;
+/** A verb the app may send as a request (quit and exit end the connection instead). */
+type RequestVerb = Exclude<Verb, "quit" | "exit">;
 
 /** One socket and where it is in its life. */
 interface Link {
   ws: WebSocketLike;
   welcomed: boolean;
+  /** The URL asked to resume the first room (`since`). */
+  resumed: boolean;
   welcome: { resolve(w: WelcomeMessage): void; reject(e: EdgechatError): void };
   refusal?: EdgechatError;
   goodbye?: string;
@@ -130,69 +146,77 @@ export class EdgechatClient extends Emitter<ClientEvents> {
   // ---- requests ---------------------------------------------------------------------------
 
   say(message: unknown, options: SayOptions = {}): Promise<SayData> {
-    return this.request("say", { message, ...options }) as Promise<SayData>;
+    return this.request("say", { message, ...options });
   }
 
-  /** `since`: also replay the room's kept messages after that seq, before anything live. */
-  roomChange(room: string, options: ResumeOptions = {}): Promise<RoomData> {
-    return this.request("roomChange", { room, ...options }) as Promise<RoomData>;
+  /** `since` (and `epoch`): also replay the room's kept messages after that seq, before anything live. */
+  roomChange(room: string, options: ResumeOptions = {}): Promise<RoomJoinedData> {
+    return this.request("roomChange", { room, ...options });
   }
 
-  listenToRoom(room: string, options: ResumeOptions = {}): Promise<RoomData> {
-    return this.request("listenToRoom", { room, ...options }) as Promise<RoomData>;
+  listenToRoom(room: string, options: ResumeOptions = {}): Promise<RoomJoinedData> {
+    return this.request("listenToRoom", { room, ...options });
   }
 
   silenceRoom(room: string): Promise<RoomData> {
-    return this.request("silenceRoom", { room }) as Promise<RoomData>;
+    return this.request("silenceRoom", { room });
   }
 
   /** The room's last kept messages (at most `limit`) that this connection could have received. */
   history(limit?: number): Promise<HistoryData> {
-    return this.request("history", limit === undefined ? {} : { limit }) as Promise<HistoryData>;
+    return this.request("history", limit === undefined ? {} : { limit });
   }
 
-  /** Status of the current room, or of `room` (which you must be in or listen to). */
-  roomView(room?: string): Promise<RoomViewData> {
-    return this.request("roomView", room === undefined ? {} : { room }) as Promise<RoomViewData>;
+  /**
+   * One page of members of the current room, or of `room` (which you must be in or listen to).
+   * A room bigger than one page answers a `cursor`: pass it back for the next page.
+   */
+  roomView(room?: string, cursor?: string): Promise<RoomViewData> {
+    if (cursor !== undefined && room === undefined) return Promise.reject(new EdgechatError("bad_request", "a cursor needs its room"));
+    return this.request("roomView", room === undefined ? {} : cursor === undefined ? { room } : { room, cursor });
   }
 
   detailsView(): Promise<DetailsData> {
-    return this.request("detailsView") as Promise<DetailsData>;
+    return this.request("detailsView", {});
   }
 
   paramAdd(key: string, value: string): Promise<null> {
-    return this.request("paramAdd", { key, value }) as Promise<null>;
+    return this.request("paramAdd", { key, value });
   }
 
   paramDelete(key: string): Promise<null> {
-    return this.request("paramDelete", { key }) as Promise<null>;
+    return this.request("paramDelete", { key });
   }
 
   paramView(key: string): Promise<string | null> {
-    return this.request("paramView", { key }) as Promise<string | null>;
+    return this.request("paramView", { key });
   }
 
   paramsView(): Promise<Record<string, string>> {
-    return this.request("paramsView") as Promise<Record<string, string>>;
+    return this.request("paramsView", {});
   }
 
   paramsDelete(): Promise<null> {
-    return this.request("paramsDelete") as Promise<null>;
+    return this.request("paramsDelete", {});
   }
 
   /** Presents a token; resolves with everything granted so far. Accepted tokens are re-presented after a reconnect. */
   auth(token: string): Promise<AuthData> {
-    return this.request("auth", { token }) as Promise<AuthData>;
+    return this.request("auth", { token });
   }
 
   /**
-   * Sends any verb in JSON form and resolves with the response's `data`. While connecting or
-   * reconnecting the request waits and is sent once the connection is back.
+   * Sends any verb in JSON form and resolves with the response's `data`, typed by the protocol's
+   * verb table. While connecting or reconnecting the request waits and is sent once the
+   * connection is back.
    */
-  async request(event: Exclude<Verb, "quit" | "exit">, fields: RequestFields = {}): Promise<unknown> {
-    const response = await this.send(event, fields, false);
-    this.remember(event, fields, response.data);
-    return response.data;
+  async request<V extends RequestVerb>(verb: V, args: VerbArgs<V>): Promise<VerbData<V>> {
+    const request = { verb, ...args } as ClientRequest;
+    const receiving = this.receives(request);
+    const response = await this.send(request, false);
+    const data = response.data as VerbData<V>;
+    this.remember(request, data, receiving);
+    return data;
   }
 
   // ---- lifetime ---------------------------------------------------------------------------
@@ -211,7 +235,7 @@ export class EdgechatClient extends Emitter<ClientEvents> {
       since: this.firstSince,
     });
     try {
-      const welcome = await this.open(url);
+      const welcome = await this.open(url, this.firstSince !== undefined);
       this.becomeOpen();
       this.watchOnline(true);
       return welcome;
@@ -255,7 +279,7 @@ export class EdgechatClient extends Emitter<ClientEvents> {
   // ---- the socket -------------------------------------------------------------------------
 
   /** Opens a socket and resolves with its welcome; the link stays current until it closes. */
-  private open(url: string): Promise<WelcomeMessage> {
+  private open(url: string, resumed: boolean): Promise<WelcomeMessage> {
     return new Promise<WelcomeMessage>((resolve, reject) => {
       let ws: WebSocketLike;
       try {
@@ -264,7 +288,7 @@ export class EdgechatClient extends Emitter<ClientEvents> {
         reject(new EdgechatError("connect_failed", `cannot open ${url}: ${String(error)}`));
         return;
       }
-      const link: Link = { ws, welcomed: false, welcome: { resolve, reject }, inFlight: new Set(), awaitingPong: false };
+      const link: Link = { ws, welcomed: false, resumed, welcome: { resolve, reject }, inFlight: new Set(), awaitingPong: false };
       this.link = link;
       ws.onmessage = (event: { data: unknown }) => {
         if (this.link === link && typeof event.data === "string") this.receive(link, event.data);
@@ -280,19 +304,23 @@ export class EdgechatClient extends Emitter<ClientEvents> {
 
   private receive(link: Link, text: string): void {
     link.awaitingPong = false;
-    const incoming = classify(text);
-    switch (incoming.kind) {
-      case "welcome":
+    const frame = decodeServerFrame(text);
+    switch (frame.kind) {
+      case "welcome": {
+        const welcome = frame.message;
         link.welcomed = true;
-        this.session.id = incoming.message.id;
-        this.session.room = incoming.message.room;
-        this.emit("welcome", incoming.message);
-        link.welcome.resolve(incoming.message);
+        this.session.id = welcome.id;
+        this.session.room = welcome.room;
+        this.session.session ??= welcome.session;
+        this.session.entered(welcome.room, welcome, link.resumed);
+        this.emit("welcome", welcome);
+        link.welcome.resolve(welcome);
         return;
+      }
       case "response": {
         // Responses come in request order. One without a requestId (a frame the server could not
         // parse, such as an oversize one) answers the oldest request still waiting on this socket.
-        const response = incoming.message;
+        const response = frame.message;
         let requestId = typeof response.requestId === "string" ? response.requestId : undefined;
         if (requestId === undefined) requestId = link.inFlight.values().next().value;
         if (requestId === undefined) return;
@@ -301,19 +329,21 @@ export class EdgechatClient extends Emitter<ClientEvents> {
         return;
       }
       case "chat":
-        this.onChat(incoming.message);
+        this.onChat(frame.message);
         return;
       case "goodbye":
-        link.goodbye = incoming.message.reason;
+        link.goodbye = frame.message.reason;
         return;
       case "refusal":
-        link.refusal = new EdgechatError(incoming.message.code, incoming.message.error);
+        link.refusal = new EdgechatError(frame.message.code, frame.message.error);
         return;
       case "direct":
-        this.emit("direct", incoming.message);
+        // Never a protocol frame and never a resume point, whatever it holds.
+        this.emit("direct", frame.message);
         return;
       case "gap":
-        this.emit("gap", incoming.message);
+        this.session.gap(frame.message.room, frame.message.to, frame.message.epoch);
+        this.emit("gap", frame.message);
         return;
       default:
         return; // pong, or something this client version does not know
@@ -420,12 +450,13 @@ export class EdgechatClient extends Emitter<ClientEvents> {
 
   // ---- sending ----------------------------------------------------------------------------
 
-  private send(event: Verb, fields: RequestFields, restoring: boolean): Promise<OkResponse> {
+  private send(request: ClientRequest, restoring: boolean): Promise<OkResponse> {
     if (this.currentStatus === "idle" || this.currentStatus === "closed") {
       return Promise.reject(new EdgechatError("closed", "not connected: call connect() first"));
     }
     const requestId = this.pending.nextId();
-    const frame = JSON.stringify({ ...fields, event, requestId });
+    const { verb, ...args } = request;
+    const frame = JSON.stringify({ ...args, event: verb, requestId });
     const response = this.pending.add(requestId);
     if (restoring || this.currentStatus === "open") this.transmit(requestId, frame);
     else this.queue.push({ requestId, frame });
@@ -443,30 +474,39 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     link.ws.send(frame);
   }
 
+  /** Whether a join request is for a room this client already receives (then it has a point there). */
+  private receives(request: ClientRequest): boolean {
+    if (request.verb !== "roomChange" && request.verb !== "listenToRoom") return false;
+    return request.room === this.session.room || this.session.listening.includes(request.room);
+  }
+
   /** Keeps the session mirror in step with what the server accepted. */
-  private remember(event: Verb, fields: RequestFields, data: unknown): void {
+  private remember(request: ClientRequest, data: unknown, wasReceiving: boolean): void {
     const session = this.session;
-    switch (event) {
+    switch (request.verb) {
       case "roomChange":
-        session.room = (data as RoomData).room;
+      case "listenToRoom": {
+        const joined = data as RoomJoinedData;
+        if (request.verb === "roomChange") session.room = joined.room;
+        else session.listen(joined.room);
+        if (!wasReceiving) session.entered(joined.room, joined, request.since !== undefined);
+        if (request.session !== undefined) session.session = request.session;
         break;
-      case "listenToRoom":
-        session.listen((data as RoomData).room);
-        break;
+      }
       case "silenceRoom":
-        session.silence((data as RoomData).room);
+        session.silence(request.room);
         break;
       case "paramAdd":
-        session.params.set(fields.key as string, fields.value as string);
+        session.params.set(request.key, request.value);
         break;
       case "paramDelete":
-        session.params.delete(fields.key as string);
+        session.params.delete(request.key);
         break;
       case "paramsDelete":
         session.params.clear();
         break;
       case "auth":
-        session.addToken(fields.token as string);
+        session.addToken(request.token);
         break;
       default:
         break;
@@ -521,25 +561,30 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     const viaConnectToken = target !== undefined && target === session.firstRoom && session.connectToken !== undefined;
     const tokenInUrl = !direct && viaConnectToken;
     // Resume where the last socket stopped: the room replays what was missed, in order, first.
+    // The params that decide who hears about this client go in the URL, so that its join notice
+    // follows its filter just as before the drop.
     const rejoined = direct || viaConnectToken ? target : undefined;
+    const urlParams = this.paramsForUrl();
     const url = connectUrl(this.url, {
       room: rejoined,
       token: tokenInUrl ? session.connectToken : undefined,
-      since: rejoined === undefined ? undefined : session.lastSeq.get(rejoined),
+      ...(rejoined === undefined ? {} : session.resume(rejoined)),
+      session: session.session,
+      params: urlParams,
     });
     let welcome: WelcomeMessage;
     try {
-      welcome = await this.open(url);
+      welcome = await this.open(url, rejoined !== undefined && session.lastSeq.has(rejoined));
     } catch (error) {
       if (this.stopped) return;
       const failure = error as EdgechatError;
-      if (failure.code === "invalid_room" || failure.code === "invalid_token" || failure.code === "not_authorized") {
+      if (failure.code === "invalid_room" || failure.code === "invalid_token" || failure.code === "not_authorized" || failure.code === "bad_request") {
         this.finish({ code: 1006, reason: failure.message, error: failure });
       } else this.scheduleReconnect();
       return;
     }
     const link = this.link;
-    const failures = await this.restore(welcome, target, tokenInUrl);
+    const failures = await this.restore(welcome, target, tokenInUrl, urlParams ?? {});
     if (this.stopped || !link || this.link !== link) return; // closed meanwhile; `lost` took over
     const attempts = this.attempts;
     const previousId = this.idBeforeDrop;
@@ -547,30 +592,41 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     this.emit("reconnect", { id: welcome.id, previousId, attempts, ...session.snapshot(), failures });
   }
 
+  /** The params to put in the reconnect URL: all of them if they fit, else just the filter pair. */
+  private paramsForUrl(): Record<string, string> | undefined {
+    const params = this.session.params;
+    if (params.size === 0) return undefined;
+    const all = Object.fromEntries(params);
+    if (JSON.stringify(all).length <= MAX_URL_PARAMS_CHARS) return all;
+    const filter: Record<string, string> = {};
+    for (const key of ["roomMatchKey", "roomMatchValue"]) {
+      const value = params.get(key);
+      if (value !== undefined) filter[key] = value;
+    }
+    return filter;
+  }
+
   /** Sends the restore requests (paced under the rate limit) and returns the ones refused. */
-  private async restore(welcome: WelcomeMessage, target: string | undefined, tokenInUrl: boolean): Promise<Error[]> {
+  private async restore(welcome: WelcomeMessage, target: string | undefined, tokenInUrl: boolean, inUrl: Record<string, string>): Promise<Error[]> {
     const session = this.session;
-    const steps: [Verb, RequestFields][] = [];
+    const steps: ClientRequest[] = [];
     const tokens = tokenInUrl ? session.tokens : [session.connectToken, ...session.tokens];
-    for (const token of tokens) if (token) steps.push(["auth", { token }]);
-    for (const [key, value] of session.params) steps.push(["paramAdd", { key, value }]);
-    const resume = (room: string): RequestFields => {
-      const since = session.lastSeq.get(room);
-      return since === undefined ? { room } : { room, since };
-    };
-    if (target !== undefined && target !== welcome.room) steps.push(["roomChange", resume(target)]);
-    for (const room of session.listening) steps.push(["listenToRoom", resume(room)]);
+    for (const token of tokens) if (token) steps.push({ verb: "auth", token });
+    for (const [key, value] of session.params) if (inUrl[key] !== value) steps.push({ verb: "paramAdd", key, value });
+    if (target !== undefined && target !== welcome.room) steps.push({ verb: "roomChange", room: target, ...session.resume(target) });
+    for (const room of session.listening) steps.push({ verb: "listenToRoom", room, ...session.resume(room) });
 
     const results: Promise<unknown>[] = [];
     for (let i = 0; i < steps.length; i++) {
       if (i >= RESTORE_BURST) await new Promise((resolve) => setTimeout(resolve, RESTORE_SPACING_MS));
       if (this.stopped || this.link === undefined) break;
-      const [event, fields] = steps[i];
+      const step = steps[i];
       results.push(
-        this.send(event, fields, true).then(
-          (response) => this.remember(event, fields, response.data),
+        this.send(step, true).then(
+          // The new connection receives none of these rooms until its OK arrives.
+          (response) => this.remember(step, response.data, false),
           (error: EdgechatError) => {
-            this.forget(event, fields, error);
+            this.forget(step, error);
             throw error;
           },
         ),
@@ -584,14 +640,14 @@ export class EdgechatClient extends Emitter<ClientEvents> {
    * A restore step the server refused is dropped from the session, so the mirror matches the
    * server and the next reconnect does not try it again. (A lost connection is not a refusal.)
    */
-  private forget(event: Verb, fields: RequestFields, error: EdgechatError): void {
+  private forget(request: ClientRequest, error: EdgechatError): void {
     if (error.code === "disconnected" || error.code === "closed" || error.code === "timeout") return;
     const session = this.session;
-    if (event === "auth") {
-      if (fields.token === session.connectToken) session.connectToken = undefined;
-      const index = session.tokens.indexOf(fields.token as string);
+    if (request.verb === "auth") {
+      if (request.token === session.connectToken) session.connectToken = undefined;
+      const index = session.tokens.indexOf(request.token);
       if (index !== -1) session.tokens.splice(index, 1);
-    } else if (event === "paramAdd") session.params.delete(fields.key as string);
-    else if (event === "listenToRoom") session.silence(fields.room as string);
+    } else if (request.verb === "paramAdd") session.params.delete(request.key);
+    else if (request.verb === "listenToRoom") session.silence(request.room);
   }
 }

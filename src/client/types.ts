@@ -1,4 +1,15 @@
-import type { ChatMessage, ErrorCode, GapMessage, RefusalCode, WelcomeMessage } from "../protocol/index.js";
+import type { ChatMessage, DirectMessage, ErrorCode, GapMessage, GatewayRefusalCode, RefusalCode, ResumeArgs, WelcomeMessage } from "../protocol/index.js";
+
+export type {
+  AuthData,
+  DetailsData,
+  HistoryData,
+  RoomData,
+  RoomJoinedData,
+  RoomViewData,
+  SayData,
+  DirectMessage,
+} from "../protocol/index.js";
 
 /**
  * The smallest WHATWG-style WebSocket the client needs: the browser's `WebSocket`, the `ws`
@@ -58,50 +69,14 @@ export type ClientErrorCode =
   | "timeout" // no response within requestTimeoutMs
   | "connect_failed"; // the socket could not be opened or closed before the welcome
 
-export type EdgechatErrorCode = ErrorCode | RefusalCode | ClientErrorCode;
+export type EdgechatErrorCode = ErrorCode | RefusalCode | GatewayRefusalCode | ClientErrorCode;
 
-export interface RoomData {
-  room: string;
-}
-
-export interface SayData {
-  room: string;
-  seq: number;
-}
-
-export interface RoomViewData {
-  room: string;
-  members: string[];
-  membersCount: number;
-  /** Present for a room bigger than one page: pass it to roomView for the next page. */
-  cursor?: string;
-}
-
-export interface HistoryData {
-  room: string;
-  messages: ChatMessage[];
-}
-
-export interface DetailsData {
-  id: string;
-  room: string;
-  listening: string[];
-  params: Record<string, string>;
-  attributes: Record<string, string>;
-  connectedAt: number;
-  remoteIP: string;
-  messageCount: number;
-}
-
-export interface AuthData {
-  rooms: string[];
-  attributes: Record<string, string>;
-}
-
-export interface ResumeOptions {
-  /** Replay the room's kept messages with a seq above this one before anything live. */
-  since?: number;
-}
+/**
+ * Resume a room: replay its kept messages with a seq above `since` before anything live; `epoch`
+ * is the epoch that seq belongs to (a different one gets a `gap` with reason "reset" and then
+ * everything kept). The client resumes by itself after a drop; these are for resuming by hand.
+ */
+export type ResumeOptions = Pick<ResumeArgs, "since" | "epoch">;
 
 export interface SayOptions {
   roomMatchKey?: string;
@@ -138,8 +113,6 @@ export interface StatusChange {
   status: ConnectionStatus;
   previous: ConnectionStatus;
 }
-
-export type DirectMessage = Record<string, unknown> & { context: string };
 
 /** Every event the client emits and its payload. */
 export interface ClientEvents {

@@ -1,8 +1,19 @@
+/** What a `/connect` URL may carry (see the protocol: connect query). */
+export interface ConnectQuery {
+  room?: string;
+  token?: string;
+  since?: number;
+  epoch?: string;
+  session?: string;
+  /** The connection's params from the start (JSON in the URL). */
+  params?: Record<string, string>;
+}
+
 /**
  * The `/connect` URL for a base address: http(s) becomes ws(s), a bare origin gets `/connect`,
- * and `room`/`token`/`since` go in the query.
+ * and the query fields go in the query.
  */
-export function connectUrl(base: string, query: { room?: string; token?: string; since?: number }): string {
+export function connectUrl(base: string, query: ConnectQuery): string {
   const url = new URL(base, typeof location === "undefined" ? undefined : location.href);
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";
@@ -11,8 +22,13 @@ export function connectUrl(base: string, query: { room?: string; token?: string;
   else url.searchParams.delete("room");
   if (query.token) url.searchParams.set("token", query.token);
   else url.searchParams.delete("token");
-  if (query.since !== undefined) url.searchParams.set("since", String(query.since));
-  else url.searchParams.delete("since");
+  for (const name of ["since", "epoch", "session"] as const) {
+    const value = query[name];
+    if (value !== undefined) url.searchParams.set(name, String(value));
+    else url.searchParams.delete(name);
+  }
+  if (query.params !== undefined && Object.keys(query.params).length > 0) url.searchParams.set("params", JSON.stringify(query.params));
+  else url.searchParams.delete("params");
   return url.toString();
 }
 

@@ -1,5 +1,5 @@
 import WebSocket from "ws";
-import { GATEWAY_CLIENT_IP_HEADER, GATEWAY_SECRET_HEADER, PONG } from "../protocol/index.js";
+import { decodeServerFrame, GATEWAY_CLIENT_IP_HEADER, GATEWAY_SECRET_HEADER, PONG } from "../protocol/index.js";
 
 /**
  * Opens the upstream chat WebSocket for one TCP client. Compression is off: workerd offers
@@ -11,36 +11,25 @@ export function openUpstream(url: string, clientIP: string, gatewaySecret: strin
   return new WebSocket(url, { perMessageDeflate: false, headers, handshakeTimeout: handshakeTimeoutMs });
 }
 
-// The room object builds responses and goodbyes with JSON.stringify of objects whose first keys are
-// fixed (src/protocol/messages.ts), so a prefix test tells them apart without parsing every frame.
-const RESPONSE_PREFIX = Buffer.from('{"context":"response"');
-const GOODBYE_PREFIX = Buffer.from('{"context":"api","status":"Bye!"');
-const PONG_FRAME = Buffer.from(PONG);
-
-function startsWith(frame: Buffer, prefix: Buffer): boolean {
-  return frame.length >= prefix.length && frame.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
-}
+// Frames are told apart by their fields (src/protocol/frames.ts), never by byte prefixes: a direct
+// message may hold anything, and only the server's own frames may end a client or answer a request.
 
 /** A frame that answers one request. */
 export function isResponse(frame: Buffer): boolean {
-  return startsWith(frame, RESPONSE_PREFIX);
+  return decodeServerFrame(frame.toString("utf8")).kind === "response";
 }
 
 /** The runtime's answer to `ping`. */
 export function isPong(frame: Buffer): boolean {
-  return frame.equals(PONG_FRAME);
+  return frame.length === PONG.length && frame.toString("latin1") === PONG;
 }
 
 export function isGoodbye(frame: Buffer): boolean {
-  return startsWith(frame, GOODBYE_PREFIX);
+  return decodeServerFrame(frame.toString("utf8")).kind === "goodbye";
 }
 
-/** The reason of a goodbye frame (for the log), if it parses. */
+/** The reason of a goodbye frame (for the log), if it is one. */
 export function goodbyeReason(frame: Buffer): string | undefined {
-  try {
-    const reason = (JSON.parse(frame.toString("utf8")) as { reason?: unknown }).reason;
-    return typeof reason === "string" ? reason : undefined;
-  } catch {
-    return undefined;
-  }
+  const decoded = decodeServerFrame(frame.toString("utf8"));
+  return decoded.kind === "goodbye" && typeof decoded.message.reason === "string" ? decoded.message.reason : undefined;
 }

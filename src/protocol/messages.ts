@@ -1,12 +1,19 @@
-import type { ErrorCode, RefusalCode } from "./errors.js";
+import type { ErrorCode, GatewayRefusalCode, RefusalCode } from "./errors.js";
+import type { ResumePoint } from "./resume.js";
 
 /** Server → client messages (spec section 4). Each is one WebSocket frame or one gateway line. */
 
-export interface WelcomeMessage {
+/**
+ * The first frame of every connection. `seq`/`epoch` are the first room's resume point when the
+ * connection was added to it; `session` is what a later connection gives (`?session=`) so that it
+ * never receives what this one sent.
+ */
+export interface WelcomeMessage extends ResumePoint {
   context: "api";
   welcome: string;
   room: string;
   id: string;
+  session: string;
 }
 
 export interface OkResponse {
@@ -38,13 +45,26 @@ export interface ChatMessage {
   event?: NoticeEvent;
 }
 
-/** Sent before a replay when `since` is older than the history the room keeps. */
+/**
+ * Why a resume could not be gap-free:
+ * - "expired": `since` is older than what the room keeps; seqs `from`+1 … `to` are gone for good;
+ * - "reset": the room's stream restarted (storage lost or reset: another `epoch`, or a `since`
+ *   above the room's seq). Whatever followed `since` in the old stream is gone, and so are seqs
+ *   1 … `to` of the new one (`from` is 0).
+ * Everything the room keeps after `to` follows, in order.
+ */
+export type GapReason = "expired" | "reset";
+
+/** Sent before a replay that cannot start right after `since`. */
 export interface GapMessage {
   context: "api";
   event: "gap";
   room: string;
   from: number;
   to: number;
+  /** The room's current epoch: resume from (`to`, `epoch`) plus what follows. */
+  epoch: string;
+  reason: GapReason;
 }
 
 export interface GoodbyeMessage {
@@ -56,11 +76,14 @@ export interface GoodbyeMessage {
 export interface RefusalMessage {
   context: "api";
   status: "error";
-  code: RefusalCode;
+  code: RefusalCode | GatewayRefusalCode;
   error: string;
 }
 
-/** Anything a server may send; direct messages are free-form objects with `context`. */
+/** A `sendMessage` payload as it arrives: the sender's object, always with `event: "direct"`. */
+export type DirectMessage = Record<string, unknown> & { context: string; event: "direct" };
+
+/** Anything a server may send. */
 export type ServerMessage =
   | WelcomeMessage
   | OkResponse
@@ -69,7 +92,7 @@ export type ServerMessage =
   | GoodbyeMessage
   | GapMessage
   | RefusalMessage
-  | ({ context: string } & Record<string, unknown>);
+  | DirectMessage;
 
 export const JOIN_TEXT = "I have entered the room";
 export const LEAVE_TEXT = "I have left the room";
@@ -82,12 +105,9 @@ export const GOODBYE_REASONS = {
   idle: "idle timeout",
 } as const;
 
-export function welcome(text: string, room: string, id: string): WelcomeMessage {
-  return { context: "api", welcome: text, room, id };
+export function welcome(text: string, room: string, id: string, session: string, point: ResumePoint): WelcomeMessage {
+  return { context: "api", welcome: text, room, id, session, seq: point.seq, epoch: point.epoch };
 }
-
-// Key order is part of the wire format: the gateway tells responses and goodbyes apart by their
-// first keys without parsing every frame, so keep `context` (then `status`) first.
 
 export function okResponse(messageCount: number, data: unknown, requestId?: unknown): OkResponse {
   const response: OkResponse = { context: "response", status: "OK", messageCount, data };
@@ -118,30 +138,35 @@ export function noticeText(event: NoticeEvent): string {
   return event === "join" ? JOIN_TEXT : LEAVE_TEXT;
 }
 
+/** The `event` every direct message carries, whatever the sender put there. */
+export const DIRECT_EVENT = "direct";
+
 /**
- * A `sendMessage` payload: objects keep their own `context` (default "user") and `type` overrides
- * theirs; anything else (arrays included) is wrapped.
+ * A `sendMessage` payload (spec section 4): objects keep their own `context` (default "user") and
+ * `type` overrides theirs; anything else (arrays included) is wrapped. `event` is always "direct",
+ * set by the server over any `event` of the sender's: whatever else the object holds (a `status`,
+ * a `seq`, a `context` of "response"), a gateway or client can never take it for a protocol frame.
  */
 export function directMessage(message: unknown, type?: string): Record<string, unknown> {
   const isPlainObject = typeof message === "object" && message !== null && !Array.isArray(message);
   const body: Record<string, unknown> = isPlainObject
     ? { ...(message as Record<string, unknown>) }
     : { context: "user", message };
-  if (isPlainObject && !Object.hasOwn(body, "context")) {
-    return type === undefined ? { context: "user", ...body } : { context: "user", ...body, type };
-  }
-  if (type !== undefined) body.type = type;
-  return body;
+  const shaped = isPlainObject && !Object.hasOwn(body, "context") ? { context: "user", ...body } : body;
+  if (type !== undefined) shaped.type = type;
+  shaped.event = DIRECT_EVENT;
+  return shaped;
 }
 
-export function gap(room: string, from: number, to: number): GapMessage {
-  return { context: "api", event: "gap", room, from, to };
+export function gap(room: string, from: number, to: number, epoch: string, reason: GapReason): GapMessage {
+  return { context: "api", event: "gap", room, from, to, epoch, reason };
 }
 
 export function goodbye(reason: string): GoodbyeMessage {
   return { context: "api", status: "Bye!", reason };
 }
 
-export function refusal(code: RefusalCode, error: string): RefusalMessage {
+/** A refused connect: from the Worker (then closed with REFUSAL_CLOSE_CODES[code]) or from the gateway. */
+export function refusal(code: RefusalCode | GatewayRefusalCode, error: string): RefusalMessage {
   return { context: "api", status: "error", code, error };
 }

@@ -1,48 +1,10 @@
 import { ProtocolError } from "./errors.js";
-import { isValidRoomName } from "./rooms.js";
-
-/** Every verb a client may send (spec section 3). Verbs are case-sensitive. */
-export const VERBS = [
-  "say",
-  "roomChange",
-  "listenToRoom",
-  "silenceRoom",
-  "roomView",
-  "detailsView",
-  "paramAdd",
-  "paramDelete",
-  "paramView",
-  "paramsView",
-  "paramsDelete",
-  "auth",
-  "history",
-  "quit",
-  "exit",
-] as const;
-
-export type Verb = (typeof VERBS)[number];
-
-export type ClientRequest =
-  | { verb: "say"; message: unknown; roomMatchKey?: string; roomMatchValue?: string }
-  | { verb: "roomChange" | "listenToRoom"; room: string; since?: number }
-  | { verb: "silenceRoom"; room: string }
-  | { verb: "roomView"; room?: string; cursor?: string }
-  | { verb: "history"; limit?: number }
-  | { verb: "paramAdd"; key: string; value: string }
-  | { verb: "paramDelete" | "paramView"; key: string }
-  | { verb: "auth"; token: string }
-  | { verb: "detailsView" | "paramsView" | "paramsDelete" | "quit" | "exit" };
+import { isVerb, VERB_TABLE, VERBS, type ClientRequest } from "./verbs.js";
 
 /** A parsed frame: the request, or the error to answer it with; `requestId` whenever the JSON parsed. */
 export type ParsedRequest =
   | { ok: true; request: ClientRequest; requestId?: unknown }
   | { ok: false; error: ProtocolError; requestId?: unknown };
-
-const VERB_SET: ReadonlySet<string> = new Set(VERBS);
-
-function isVerb(word: string): word is Verb {
-  return VERB_SET.has(word);
-}
 
 /** Parses one WebSocket text frame or one gateway line (without its line ending). */
 export function parseRequest(text: string): ParsedRequest {
@@ -62,53 +24,9 @@ function parseLineRequest(line: string): ParsedRequest {
   const rest = gap === -1 ? "" : line.slice(gap + 1);
   if (!isVerb(verb)) return fail(unknownVerb(verb));
   try {
-    return { ok: true, request: lineArguments(verb, rest) };
+    return { ok: true, request: { verb, ...VERB_TABLE[verb].line(rest) } as ClientRequest };
   } catch (error) {
     return fail(asProtocolError(error));
-  }
-}
-
-function lineArguments(verb: Verb, rest: string): ClientRequest {
-  const argument = rest.trim();
-  switch (verb) {
-    case "say":
-      // The message is everything after the first space, spaces kept.
-      if (rest === "") throw new ProtocolError("bad_request", "say needs a message: say <message>");
-      return { verb, message: rest };
-    case "roomChange":
-    case "listenToRoom": {
-      // `roomChange <room> [since=<seq>]`; anything else is all room name (and then invalid).
-      const resume = /^(\S+)\s+since=(\S*)$/.exec(argument);
-      if (!resume) return { verb, room: roomArgument(verb, argument) };
-      return { verb, room: roomArgument(verb, resume[1]), since: seqArgument(resume[2]) };
-    }
-    case "silenceRoom":
-      return { verb, room: roomArgument(verb, argument) };
-    case "roomView": {
-      // `roomView [<room> [<cursor>]]`
-      if (argument === "") return { verb };
-      const paged = /^(\S+)\s+([0-9]+)$/.exec(argument);
-      if (!paged) return { verb, room: roomArgument(verb, argument) };
-      return { verb, room: roomArgument(verb, paged[1]), cursor: cursorArgument(paged[2]) };
-    }
-    case "history":
-      return argument === "" ? { verb } : { verb, limit: countArgument(argument) };
-    case "paramAdd": {
-      const separator = argument.search(/[= ]/);
-      if (argument === "" || separator === -1) {
-        throw new ProtocolError("bad_request", "paramAdd needs a key and a value: paramAdd key=value");
-      }
-      return { verb, key: argument.slice(0, separator), value: argument.slice(separator + 1) };
-    }
-    case "paramDelete":
-    case "paramView":
-      if (argument === "") throw new ProtocolError("bad_request", `${verb} needs a key: ${verb} <key>`);
-      return { verb, key: argument };
-    case "auth":
-      if (argument === "") throw new ProtocolError("bad_request", "auth needs a token: auth <token>");
-      return { verb, token: argument };
-    default:
-      return { verb };
   }
 }
 
@@ -154,118 +72,19 @@ function parseJsonRequest(text: string): ParsedRequest {
     return fail(new ProtocolError("bad_request", 'a JSON request needs a string "event"'), requestId);
   }
   if (!isVerb(event)) return fail(unknownVerb(event), requestId);
+  const spec = VERB_TABLE[event];
+  const unknown = Object.keys(body).find((name) => name !== "event" && name !== "requestId" && !spec.fields.includes(name));
+  if (unknown !== undefined) {
+    const takes = spec.fields.length === 0 ? "no fields" : `the fields ${spec.fields.map((name) => `"${name}"`).join(", ")}`;
+    return fail(new ProtocolError("bad_request", `${event} has no field ${JSON.stringify(unknown.slice(0, 40))}: it takes ${takes}`), requestId);
+  }
   try {
-    const request = jsonArguments(event, body);
+    const field = (name: string): unknown => (Object.hasOwn(body, name) ? body[name] : undefined);
+    const request = { verb: event, ...spec.json(field) } as ClientRequest;
     return requestId === undefined ? { ok: true, request } : { ok: true, request, requestId };
   } catch (error) {
     return fail(asProtocolError(error), requestId);
   }
-}
-
-function jsonArguments(verb: Verb, body: Record<string, unknown>): ClientRequest {
-  const field = (name: string): unknown => (Object.hasOwn(body, name) ? body[name] : undefined);
-  switch (verb) {
-    case "say": {
-      if (!Object.hasOwn(body, "message")) throw new ProtocolError("bad_request", 'say needs a "message"');
-      const request: ClientRequest = { verb, message: body.message };
-      const key = field("roomMatchKey");
-      const value = field("roomMatchValue");
-      if (key !== undefined && key !== null) {
-        if (typeof key !== "string") throw new ProtocolError("bad_request", '"roomMatchKey" must be a string');
-        request.roomMatchKey = key;
-      }
-      if (value !== undefined && value !== null) {
-        if (typeof value === "object") throw new ProtocolError("bad_request", '"roomMatchValue" must be a string');
-        request.roomMatchValue = String(value);
-      }
-      return request;
-    }
-    case "roomChange":
-    case "listenToRoom": {
-      const request: ClientRequest = { verb, room: roomArgument(verb, requiredString(field("room"), "room")) };
-      const since = field("since");
-      if (since !== undefined && since !== null) request.since = seqArgument(since);
-      return request;
-    }
-    case "silenceRoom":
-      return { verb, room: roomArgument(verb, requiredString(field("room"), "room")) };
-    case "roomView": {
-      const room = field("room");
-      const cursor = field("cursor");
-      if (room === undefined || room === null) {
-        if (cursor !== undefined && cursor !== null) throw new ProtocolError("bad_request", 'a "cursor" needs its "room"');
-        return { verb };
-      }
-      const request: ClientRequest = { verb, room: roomArgument(verb, requiredString(room, "room")) };
-      if (cursor !== undefined && cursor !== null) request.cursor = cursorArgument(requiredString(cursor, "cursor"));
-      return request;
-    }
-    case "history": {
-      const limit = field("limit");
-      return limit === undefined || limit === null ? { verb } : { verb, limit: countArgument(limit) };
-    }
-    case "paramAdd":
-      return { verb, key: requiredString(field("key"), "key"), value: stringField(field("value"), "value") };
-    case "paramDelete":
-    case "paramView":
-      return { verb, key: requiredString(field("key"), "key") };
-    case "auth":
-      return { verb, token: requiredString(field("token"), "token") };
-    default:
-      return { verb };
-  }
-}
-
-function stringField(value: unknown, name: string): string {
-  if (typeof value !== "string") throw new ProtocolError("bad_request", `"${name}" must be a string`);
-  return value;
-}
-
-function requiredString(value: unknown, name: string): string {
-  const text = stringField(value, name);
-  if (text === "") throw new ProtocolError("bad_request", `"${name}" must not be empty`);
-  return text;
-}
-
-/** A room's seq to resume after: a whole number, 0 meaning "from the start". */
-function seqArgument(value: unknown): number {
-  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 0) {
-    throw new ProtocolError("bad_request", "since must be a whole number of 0 or more");
-  }
-  return number;
-}
-
-/** roomView cursors are what an earlier roomView returned. */
-export function isRoomViewCursor(value: string): boolean {
-  return /^[0-9]{1,15}$/.test(value);
-}
-
-function cursorArgument(value: string): string {
-  if (!isRoomViewCursor(value)) throw new ProtocolError("bad_request", "not a cursor from roomView");
-  return value;
-}
-
-function countArgument(value: unknown): number {
-  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 1) {
-    throw new ProtocolError("bad_request", "history takes a whole number of 1 or more");
-  }
-  return number;
-}
-
-function roomArgument(verb: Verb, room: string): string {
-  if (room === "") throw new ProtocolError("bad_request", `${verb} needs a room: ${verb} <room>`);
-  if (!isValidRoomName(room)) throw invalidRoom(room);
-  return room;
-}
-
-export function invalidRoom(room: string): ProtocolError {
-  const shown = room.length > 80 ? `${room.slice(0, 80)}…` : room;
-  return new ProtocolError(
-    "invalid_room",
-    `invalid room name ${JSON.stringify(shown)}: use 1-64 characters from A-Z a-z 0-9 _ - . :`,
-  );
 }
 
 function unknownVerb(verb: string): ProtocolError {

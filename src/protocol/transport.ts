@@ -19,4 +19,7 @@ export const GATEWAY_CONTROL = {
   oversizeLine: 1,
   /** The TCP client sent a line that is not UTF-8 text; answer it with bad_request. */
   invalidLine: 2,
+  /** The TCP client sent a line with a malformed telnet command (a lone IAC, IAC WILL without its
+   * option, IAC SB without IAC SE, IAC and a byte that is no command); answer it with bad_request. */
+  malformedTelnet: 3,
 } as const;

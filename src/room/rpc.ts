@@ -1,12 +1,37 @@
-import type { MatchFilter } from "../protocol/index.js";
+import type {
+  ErrorCode,
+  HistoryData,
+  MatchFilter,
+  ResumeArgs,
+  ResumePoint,
+  RoomViewData,
+} from "../protocol/index.js";
 
-/** What one room object asks of another over RPC. All values are structured-clonable. */
+/**
+ * What one room object asks of another over RPC, and what the Worker asks of them. All values are
+ * structured-clonable. Errors that a caller must tell apart travel as values (`Outcome`), because
+ * RPC keeps only an Error's message, not its `code`.
+ */
 
-/** A connection as a room records it: who it is and which object hosts its socket. */
+/** A connection as a room records it. */
 export interface RoomEntry {
   id: string;
   /** Hex id of the object whose socket this is. */
   host: string;
+  /** The connection's session: what it (or an earlier connection of the session) sent never comes back to it. */
+  session: string;
+  /**
+   * The filter of the connection's own params (roomMatchKey/roomMatchValue) that its join and
+   * leave notices follow. The room keeps it, so that a leave announced by the room itself (the host
+   * lost the socket in a restart) follows the same rule as a clean close.
+   */
+  filter?: MatchFilter;
+}
+
+/** Who sent a message: a connection and its session. */
+export interface Sender {
+  id: string;
+  session: string;
 }
 
 /** One broadcast for the sockets of one host: the host filters with its own view of each recipient. */
@@ -14,8 +39,10 @@ export interface Delivery {
   payload: string;
   ids: string[];
   filter?: MatchFilter;
-  /** The sender, who never receives its own broadcast. */
+  /** The sender or notice subject (connection id), who never receives it. */
   except?: string;
+  /** The sender's session: no connection of that session receives it. */
+  origin?: string;
 }
 
 export interface DeliveryReport {
@@ -25,18 +52,11 @@ export interface DeliveryReport {
   gone: string[];
 }
 
-export interface RoomView {
-  room: string;
-  members: string[];
-  membersCount: number;
-  /** Present when more members follow: pass it back for the next page. */
-  cursor?: string;
-}
-
 /** What a room needs to know to filter its history for one recipient. */
 export interface Recipient {
   id: string;
   room: string;
+  session: string;
   attributes: [string, string][];
 }
 
@@ -46,35 +66,40 @@ export interface RoomCounts {
   listenersCount: number;
 }
 
-export interface HistoryPage {
-  room: string;
-  messages: unknown[];
-}
-
 export interface BroadcastResult {
   room: string;
   seq: number;
   delivered: number;
 }
 
+/** A result, or the protocol error that refused it (carried as a value across RPC). */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
+
 /** The room-side methods, called on the local object directly or on a stub over RPC. */
 export interface RoomApi {
-  /** `since`: replay the kept broadcasts after that seq to the joiner before anything live. */
-  roomJoin(room: string, entry: RoomEntry, filter?: MatchFilter, since?: number): Promise<void>;
-  roomLeave(room: string, id: string, filter?: MatchFilter): Promise<void>;
-  roomListen(room: string, entry: RoomEntry, since?: number): Promise<void>;
+  /** Adds a member; replays per `resume` first; announces the join. Returns the point right after. */
+  roomJoin(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint>;
+  /** Removes a member and announces the leave with the filter the room keeps for it. */
+  roomLeave(room: string, id: string): Promise<void>;
+  roomListen(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint>;
   roomSilence(room: string, id: string): Promise<void>;
-  roomSay(room: string, from: string, message: unknown, filter?: MatchFilter): Promise<{ seq: number }>;
-  roomBroadcast(room: string, message: unknown, filter?: MatchFilter): Promise<BroadcastResult>;
-  roomView(room: string, cursor?: string): Promise<RoomView>;
-  roomHistory(room: string, recipient: Recipient, limit?: number): Promise<HistoryPage>;
+  /** A member's params changed: the filter its next notice follows, and its session. */
+  roomUpdateMember(room: string, id: string, update: { filter?: MatchFilter | null; session?: string }): Promise<void>;
+  roomSay(room: string, sender: Sender, message: unknown, filter?: MatchFilter): Promise<{ seq: number }>;
+  /** A server broadcast. The same `idempotencyKey` within the window answers the first result and sends nothing. */
+  roomBroadcast(room: string, message: unknown, filter?: MatchFilter, idempotencyKey?: string): Promise<BroadcastResult>;
+  roomView(room: string, cursor?: string): Promise<Outcome<RoomViewData>>;
+  roomHistory(room: string, recipient: Recipient, limit?: number): Promise<HistoryData>;
   roomCounts(room: string): Promise<RoomCounts>;
+  /** The room's current resume point. */
+  roomPoint(room: string): Promise<ResumePoint>;
 }
 
 /** The host-side methods: the sockets an object accepted. */
 export interface HostApi {
   hostDeliver(deliveries: Delivery[]): Promise<DeliveryReport>;
   hostGone(ids: string[]): Promise<string[]>;
-  hostSendDirect(id: string, message: unknown, type?: string): Promise<boolean>;
+  /** False when the connection is gone. The same `idempotencyKey` within the window sends nothing again. */
+  hostSendDirect(id: string, message: unknown, type?: string, idempotencyKey?: string): Promise<boolean>;
   hostSetAttributes(id: string, patch: Record<string, string | null>): Promise<Record<string, string> | null>;
 }

@@ -1,4 +1,13 @@
-import { charLength, isRoomViewCursor, isValidRoomName, makeFilter, RESERVED_ATTRIBUTE_NAMES, type MatchFilter } from "../protocol/index.js";
+import {
+  charLength,
+  cursorArgument,
+  isValidRoomName,
+  makeFilter,
+  ProtocolError,
+  RESERVED_ATTRIBUTE_NAMES,
+  ROOM_NAME_RULE,
+  type MatchFilter,
+} from "../protocol/index.js";
 import { hostOfConnection } from "./connectionIds.js";
 import type { Env, Settings } from "./env.js";
 import { HttpError, json, readJsonObject } from "./http.js";
@@ -23,8 +32,10 @@ export async function handleApi(request: Request, env: Env, settings: Settings, 
     allow(request, "GET");
     const room = roomParam(name);
     const cursor = new URL(request.url).searchParams.get("cursor") || undefined;
-    if (cursor !== undefined && !isRoomViewCursor(cursor)) throw new HttpError(400, "bad_request", "not a cursor from this API");
-    return json(await roomStub(env, room).roomView(room, cursor));
+    if (cursor !== undefined) asBadRequest(() => cursorArgument(cursor));
+    const outcome = await roomStub(env, room).roomView(room, cursor);
+    if (!outcome.ok) throw new HttpError(400, outcome.code, outcome.message);
+    return json(outcome.value);
   }
   if (resource === "connections" && name !== undefined && action === "messages") {
     allow(request, "POST");
@@ -75,10 +86,33 @@ function decodePathPart(raw: string): string {
 
 function roomParam(raw: string): string {
   const room = decodePathPart(raw);
-  if (!isValidRoomName(room)) {
-    throw new HttpError(400, "invalid_room", "invalid room name: use 1-64 characters from A-Z a-z 0-9 _ - . :");
-  }
+  if (!isValidRoomName(room)) throw new HttpError(400, "invalid_room", `invalid room name: ${ROOM_NAME_RULE}`);
   return room;
+}
+
+/** Runs a protocol check; its ProtocolError becomes a 400 with the same code and text. */
+function asBadRequest<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof ProtocolError) throw new HttpError(400, error.code, error.message);
+    throw error;
+  }
+}
+
+/**
+ * `Idempotency-Key` (the IETF draft's header, as Stripe and others use it): a retry with the same
+ * key within IDEMPOTENCY_WINDOW_SECONDS answers the first result and sends nothing again.
+ */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function idempotencyKey(request: Request): string | undefined {
+  const key = request.headers.get("Idempotency-Key");
+  if (key === null) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new HttpError(400, "bad_request", "Idempotency-Key must be 1-255 visible ASCII characters");
+  }
+  return key;
 }
 
 function roomStub(env: Env, room: string) {
@@ -111,7 +145,7 @@ async function broadcast(request: Request, env: Env, room: string): Promise<Resp
   const body = await readJsonObject(request);
   if (!Object.hasOwn(body, "message")) throw new HttpError(400, "bad_request", 'the body needs a "message"');
   const filter = filterOf(body);
-  return json(await roomStub(env, room).roomBroadcast(room, body.message, filter));
+  return json(await roomStub(env, room).roomBroadcast(room, body.message, filter, idempotencyKey(request)));
 }
 
 function filterOf(body: Record<string, unknown>): MatchFilter | undefined {
@@ -128,8 +162,9 @@ async function sendMessage(request: Request, env: Env, id: string): Promise<Resp
   const body = await readJsonObject(request);
   if (!Object.hasOwn(body, "message")) throw new HttpError(400, "bad_request", 'the body needs a "message"');
   if (body.type !== undefined && typeof body.type !== "string") throw new HttpError(400, "bad_request", '"type" must be a string');
+  const key = idempotencyKey(request);
   const stub = hostStub(env, id);
-  if (!stub || !(await stub.hostSendDirect(id, body.message, body.type as string | undefined))) {
+  if (!stub || !(await stub.hostSendDirect(id, body.message, body.type as string | undefined, key))) {
     throw new HttpError(404, "not_found", "no such connection");
   }
   return json({ id, delivered: true });
@@ -158,6 +193,9 @@ async function setAttributes(request: Request, env: Env, settings: Settings, id:
   return json({ id, attributes });
 }
 
+/** Tokens live at most a year (and a day): longer-lived grants belong in the app's own sessions. */
+const MAX_TOKEN_TTL_SECONDS = 366 * 86_400;
+
 async function createToken(request: Request, settings: Settings): Promise<Response> {
   if (!settings.tokenSecret) throw new HttpError(503, "not_configured", "this server has no TOKEN_SECRET set");
   const body = await readJsonObject(request);
@@ -166,7 +204,7 @@ async function createToken(request: Request, settings: Settings): Promise<Respon
     throw new HttpError(400, "bad_request", '"rooms" must be an array of room names');
   }
   const badRoom = rooms.find((room) => !isValidRoomName(room));
-  if (badRoom !== undefined) throw new HttpError(400, "invalid_room", `invalid room name ${JSON.stringify(badRoom)}`);
+  if (badRoom !== undefined) throw new HttpError(400, "invalid_room", `invalid room name ${JSON.stringify(String(badRoom).slice(0, 80))}: ${ROOM_NAME_RULE}`);
   const attributes = body.attributes ?? {};
   if (typeof attributes !== "object" || attributes === null || Array.isArray(attributes)) {
     throw new HttpError(400, "bad_request", '"attributes" must be an object of strings');
@@ -176,8 +214,8 @@ async function createToken(request: Request, settings: Settings): Promise<Respon
     if (RESERVED_ATTRIBUTE_NAMES.has(key)) throw new HttpError(400, "bad_request", `"${key}" is a built-in field, not an attribute`);
   }
   const ttl = body.ttlSeconds ?? 3600;
-  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl <= 0) {
-    throw new HttpError(400, "bad_request", '"ttlSeconds" must be a number above 0');
+  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TOKEN_TTL_SECONDS) {
+    throw new HttpError(400, "bad_request", `"ttlSeconds" must be a number above 0 and at most ${MAX_TOKEN_TTL_SECONDS} (366 days)`);
   }
   const minted = await mintToken({ rooms: rooms as string[], attributes: attributes as Record<string, string> }, ttl, settings.tokenSecret);
   return json(minted);

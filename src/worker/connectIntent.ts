@@ -1,3 +1,4 @@
+import type { ResumeArgs } from "../protocol/index.js";
 import type { Grant } from "./tokens.js";
 
 /**
@@ -10,8 +11,10 @@ export interface ConnectIntent {
   remoteIP: string;
   /** Came through a TCP gateway (may send control frames); says nothing about trust. */
   viaGateway: boolean;
-  /** Replay the room's kept broadcasts after this seq (`?since=`). */
-  since?: number;
+  /** `?since=&epoch=&session=`: replay the first room from there, and adopt the session. */
+  resume: ResumeArgs;
+  /** `?params=`: the connection's params from the start, so its join notice already follows its filter. */
+  params: [string, string][];
 }
 
 export const CONNECT_INTENT_HEADER = "X-Edgechat-Connect-Intent";

@@ -251,7 +251,7 @@ describe("join and leave notices", () => {
     await mover.notice("join", other.id);
     const first = (await mover.ok("say before")) as Frame;
     expect(await mover.request(`roomChange ${room}`)).toMatchObject({ status: "OK", data: { room } });
-    expect(await mover.ok({ event: "roomChange", room })).toEqual({ room });
+    expect(await mover.ok({ event: "roomChange", room })).toEqual({ room, seq: expect.any(Number), epoch: expect.any(String) });
     const second = (await mover.ok("say after")) as Frame;
     expect(second.seq).toBe(first.seq + 1);
     await other.chatWith("after");
@@ -264,7 +264,7 @@ describe("at-most-once delivery", () => {
   it("a connection that is both member and listener of a room receives each broadcast once", async () => {
     const room = uniqueRoom("once");
     const both = await connect(room);
-    expect(await both.ok(`listenToRoom ${room}`)).toEqual({ room });
+    expect(await both.ok(`listenToRoom ${room}`)).toEqual({ room, seq: expect.any(Number), epoch: expect.any(String) });
     const viaOther = await connectVia(uniqueRoom("once-host"), room);
     await viaOther.ok(`listenToRoom ${room}`);
     const sender = await connect(room);

@@ -22,7 +22,7 @@ describe("one connection across rooms in different objects", () => {
     await traveller.notice("join", inR1.id);
 
     // Listen to r2: its broadcasts arrive, tagged with r2.
-    expect(await traveller.ok(`listenToRoom ${r2}`)).toEqual({ room: r2 });
+    expect(await traveller.ok(`listenToRoom ${r2}`)).toEqual({ room: r2, seq: expect.any(Number), epoch: expect.any(String) });
     const said2 = (await inR2.ok("say in r2")) as Frame;
     expect(await traveller.chatWith("in r2")).toMatchObject({ room: r2, from: inR2.id, seq: said2.seq });
     expect(await traveller.ok(`roomView ${r2}`)).toEqual({ room: r2, members: [inR2.id], membersCount: 1 });
@@ -33,7 +33,7 @@ describe("one connection across rooms in different objects", () => {
     await inR2.expectNothing((frame) => isChat(frame) && frame.message === "from r1");
 
     // Move to r3 while still listening to r2.
-    expect(await traveller.ok(`roomChange ${r3}`)).toEqual({ room: r3 });
+    expect(await traveller.ok(`roomChange ${r3}`)).toEqual({ room: r3, seq: expect.any(Number), epoch: expect.any(String) });
     await inR1.notice("leave", traveller.id);
     await inR3.notice("join", traveller.id);
     await inR2.ok("say r2 again");
@@ -82,7 +82,7 @@ describe("one connection across rooms in different objects", () => {
     const client = await connect(room);
     const talker = await connect(room);
     await client.notice("join", talker.id);
-    expect(await client.ok(`listenToRoom ${room}`)).toEqual({ room });
+    expect(await client.ok(`listenToRoom ${room}`)).toEqual({ room, seq: expect.any(Number), epoch: expect.any(String) });
     expect((await client.request(`listenToRoom ${room}`)).code).toBe("already_listening");
     const view = (await client.ok("roomView")) as Frame;
     expect({ ...view, members: [...view.members].sort() }).toEqual({ room, members: [client.id, talker.id].sort(), membersCount: 2 });

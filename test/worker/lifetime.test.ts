@@ -202,7 +202,7 @@ describe("hibernation", () => {
 
       // Direct messages and attribute changes still find the sockets.
       expect((await sendMessage(remote.id, { message: { hello: "again" } })).status).toBe(200);
-      expect(await remote.next((frame) => typeof frame === "object" && frame.hello === "again")).toEqual({ context: "user", hello: "again" });
+      expect(await remote.next((frame) => typeof frame === "object" && frame.hello === "again")).toEqual({ context: "user", hello: "again", event: "direct" });
 
       // Leaving still works: a notice to the others, and the listen ends.
       // (remote's leave notice is filtered by its params, team=team_a: the listener gets it, local not.)

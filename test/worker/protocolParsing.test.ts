@@ -13,7 +13,6 @@ import {
   goodbye,
   isPrivateRoom,
   isValidRoomName,
-  limitsFromSettings,
   makeFilter,
   matchesFilter,
   noticeText,
@@ -26,6 +25,7 @@ import {
   welcome,
   type ParsedRequest,
 } from "../../src/protocol/index.js";
+import { readSettings, type Env } from "../../src/worker/env.js";
 
 function request(text: string): unknown {
   const parsed = parseRequest(text);
@@ -226,7 +226,15 @@ describe("filters", () => {
 
 describe("server messages", () => {
   it("builds the welcome, responses, goodbye and refusal exactly", () => {
-    expect(welcome("Hi", "lobby", "id-1")).toEqual({ context: "api", welcome: "Hi", room: "lobby", id: "id-1" });
+    expect(welcome("Hi", "lobby", "id-1", "id-1", { seq: 7, epoch: "e1" })).toEqual({
+      context: "api",
+      welcome: "Hi",
+      room: "lobby",
+      id: "id-1",
+      session: "id-1",
+      seq: 7,
+      epoch: "e1",
+    });
     expect(okResponse(1, { a: 1 })).toEqual({ context: "response", status: "OK", messageCount: 1, data: { a: 1 } });
     expect(okResponse(2, null, "r")).toEqual({ context: "response", status: "OK", messageCount: 2, data: null, requestId: "r" });
     expect(errorResponse("not_in_room", "no", 3)).toEqual({ context: "response", status: "error", code: "not_in_room", error: "no", messageCount: 3 });
@@ -240,7 +248,7 @@ describe("server messages", () => {
     });
     expect(goodbye("quit")).toEqual({ context: "api", status: "Bye!", reason: "quit" });
     expect(refusal("invalid_room", "bad name")).toEqual({ context: "api", status: "error", code: "invalid_room", error: "bad name" });
-    expect(REFUSAL_CLOSE_CODES).toEqual({ invalid_room: 4400, invalid_token: 4401, not_authorized: 4403 });
+    expect(REFUSAL_CLOSE_CODES).toEqual({ invalid_room: 4400, bad_request: 4400, invalid_token: 4401, not_authorized: 4403 });
   });
 
   it("builds chat messages and notices", () => {
@@ -264,15 +272,18 @@ describe("server messages", () => {
     expect(noticeText("leave")).toBe("I have left the room");
   });
 
-  it("directMessage adds context, keeps an existing one, lets type override, wraps non-objects", () => {
-    expect(directMessage({ a: 1 })).toEqual({ context: "user", a: 1 });
-    expect(directMessage({ context: "alert", a: 1 })).toEqual({ context: "alert", a: 1 });
-    expect(directMessage({ type: "old", a: 1 }, "new")).toEqual({ context: "user", type: "new", a: 1 });
-    expect(directMessage({ context: "x", type: "old" }, "new")).toEqual({ context: "x", type: "new" });
-    expect(directMessage([1, 2])).toEqual({ context: "user", message: [1, 2] });
-    expect(directMessage("text", "t")).toEqual({ context: "user", message: "text", type: "t" });
-    expect(directMessage(null)).toEqual({ context: "user", message: null });
-    expect(directMessage(0)).toEqual({ context: "user", message: 0 });
+  it("directMessage adds context, keeps an existing one, lets type override, wraps non-objects, always marks it direct", () => {
+    const event = "direct";
+    expect(directMessage({ a: 1 })).toEqual({ context: "user", a: 1, event });
+    expect(directMessage({ context: "alert", a: 1 })).toEqual({ context: "alert", a: 1, event });
+    expect(directMessage({ type: "old", a: 1 }, "new")).toEqual({ context: "user", type: "new", a: 1, event });
+    expect(directMessage({ context: "x", type: "old" }, "new")).toEqual({ context: "x", type: "new", event });
+    expect(directMessage([1, 2])).toEqual({ context: "user", message: [1, 2], event });
+    expect(directMessage("text", "t")).toEqual({ context: "user", message: "text", type: "t", event });
+    expect(directMessage(null)).toEqual({ context: "user", message: null, event });
+    expect(directMessage(0)).toEqual({ context: "user", message: 0, event });
+    // The sender's own event never survives: nothing can pose as a protocol frame.
+    expect(directMessage({ context: "api", status: "Bye!", reason: "x", event: "gap" })).toEqual({ context: "api", status: "Bye!", reason: "x", event });
   });
 
   it("lists every error code of the spec", () => {
@@ -296,9 +307,9 @@ describe("server messages", () => {
 });
 
 describe("room names, text sizes, limits", () => {
-  it("room names are 1-64 characters from A-Z a-z 0-9 _ - . :", () => {
-    for (const name of ["a", "lobby", "Az09_-.:", "x".repeat(64), "private-abc", "UPPER", "..", ":"]) expect(isValidRoomName(name)).toBe(true);
-    for (const name of ["", "x".repeat(65), "a b", "a/b", "é", "a\n", "a\u0000", "a?", 5, null, undefined]) expect(isValidRoomName(name)).toBe(false);
+  it("room names are 1-64 characters from A-Z a-z 0-9 _ - . :, except the URL dot-segments . and ..", () => {
+    for (const name of ["a", "lobby", "Az09_-.:", "x".repeat(64), "private-abc", "UPPER", "...", ".a", "a..", ":"]) expect(isValidRoomName(name)).toBe(true);
+    for (const name of ["", "x".repeat(65), "a b", "a/b", "é", "a\n", "a\u0000", "a?", ".", "..", 5, null, undefined]) expect(isValidRoomName(name)).toBe(false);
     expect(isPrivateRoom("private-123")).toBe(true);
     expect(isPrivateRoom("Private-123")).toBe(false);
     expect(isPrivateRoom("privateroom")).toBe(false);
@@ -313,8 +324,9 @@ describe("room names, text sizes, limits", () => {
     expect(charLength("a😀é")).toBe(3);
   });
 
-  it("limitsFromSettings reads the settings and keeps defaults for missing or bad values", () => {
-    expect(limitsFromSettings({})).toEqual(DEFAULT_LIMITS);
+  it("readSettings reads the limits and keeps defaults for missing, malformed or out-of-range values", () => {
+    const limits = (vars: Record<string, string>) => readSettings(vars as unknown as Env).limits;
+    expect(limits({})).toEqual(DEFAULT_LIMITS);
     expect(DEFAULT_LIMITS).toEqual({
       maxMessageBytes: 65536,
       maxParams: 32,
@@ -323,7 +335,16 @@ describe("room names, text sizes, limits", () => {
       maxListening: 32,
       rateLimit: 20,
     });
-    expect(limitsFromSettings({ MAX_PARAMS: "5", RATE_LIMIT: "100", MAX_LISTENING: "" })).toMatchObject({ maxParams: 5, rateLimit: 100, maxListening: 32 });
-    expect(limitsFromSettings({ MAX_PARAMS: "-1", RATE_LIMIT: "abc" })).toMatchObject({ maxParams: 32, rateLimit: 20 });
+    expect(limits({ MAX_PARAMS: "5", RATE_LIMIT: "100", MAX_LISTENING: "" })).toMatchObject({ maxParams: 5, rateLimit: 100, maxListening: 32 });
+    expect(limits({ MAX_PARAMS: "-1", RATE_LIMIT: "abc" })).toMatchObject({ maxParams: 32, rateLimit: 20 });
+    // Numbers at the edges: beyond a setting's range, not whole, or not finite, the default stays.
+    expect(limits({ MAX_MESSAGE_BYTES: "1e300", MAX_PARAMS: "2.5", MAX_LISTENING: "Infinity", RATE_LIMIT: "0.5" })).toMatchObject({
+      maxMessageBytes: 65536,
+      maxParams: 32,
+      maxListening: 32,
+      rateLimit: 0.5,
+    });
+    const settings = readSettings({ HISTORY_SIZE: "1.8e305", IDLE_TIMEOUT_SECONDS: "-5", SWEEP_INTERVAL_SECONDS: "2" } as unknown as Env);
+    expect(settings).toMatchObject({ historySize: 100, idleTimeoutMs: 600_000, sweepIntervalMs: 2000 });
   });
 });

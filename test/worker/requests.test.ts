@@ -29,7 +29,16 @@ describe("welcome", () => {
   it("is the first frame: context api, the welcome text, the first room and the connection id", async () => {
     const room = uniqueRoom("welcome");
     const client = await connect(room);
-    expect(client.welcome).toEqual({ context: "api", welcome: WELCOME_MESSAGE, room, id: client.id });
+    expect(client.welcome).toEqual({
+      context: "api",
+      welcome: WELCOME_MESSAGE,
+      room,
+      id: client.id,
+      session: client.id,
+      // Its own join notice took seq 1: the welcome's point is right after it.
+      seq: 1,
+      epoch: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
     expect(client.log[0]).toBe(client.welcome);
     expect(client.id).toMatch(CONNECTION_ID);
     // The id names the object that accepted the socket: the first room's object.
@@ -151,7 +160,7 @@ describe("responses, messageCount and requestId", () => {
       expect(response.status, where).toBe("OK");
       switch (frame.event) {
         case "roomChange":
-          expect(response.data, where).toEqual({ room: frame.room });
+          expect(response.data, where).toEqual({ room: frame.room, seq: expect.any(Number), epoch: expect.any(String) });
           room = frame.room;
           break;
         case "paramAdd":
@@ -233,13 +242,13 @@ describe("every verb, line form and JSON form", () => {
     const second = uniqueRoom("rc");
     const third = uniqueRoom("rc");
     const client = await connect(first);
-    expect(await client.request(`roomChange   ${second}  `)).toEqual({ context: "response", status: "OK", messageCount: 1, data: { room: second } });
+    expect(await client.request(`roomChange   ${second}  `)).toEqual({ context: "response", status: "OK", messageCount: 1, data: { room: second, seq: expect.any(Number), epoch: expect.any(String) } });
     expect(((await client.ok("detailsView")) as Frame).room).toBe(second);
     expect(await client.request({ event: "roomChange", room: third })).toEqual({
       context: "response",
       status: "OK",
       messageCount: 3,
-      data: { room: third },
+      data: { room: third, seq: expect.any(Number), epoch: expect.any(String) },
     });
     expect(await client.ok("roomView")).toEqual({ room: third, members: [client.id], membersCount: 1 });
   });
@@ -249,8 +258,8 @@ describe("every verb, line form and JSON form", () => {
     const a = uniqueRoom("listen-a");
     const b = uniqueRoom("listen-b");
     const client = await connect(home);
-    expect(await client.ok(`listenToRoom ${a}`)).toEqual({ room: a });
-    expect(await client.ok({ event: "listenToRoom", room: b })).toEqual({ room: b });
+    expect(await client.ok(`listenToRoom ${a}`)).toEqual({ room: a, seq: expect.any(Number), epoch: expect.any(String) });
+    expect(await client.ok({ event: "listenToRoom", room: b })).toEqual({ room: b, seq: expect.any(Number), epoch: expect.any(String) });
     expect(((await client.ok("detailsView")) as Frame).listening).toEqual([a, b]);
     expect(await client.ok(`silenceRoom  ${a} `)).toEqual({ room: a });
     expect(await client.ok({ event: "silenceRoom", room: b })).toEqual({ room: b });
@@ -291,10 +300,11 @@ describe("every verb, line form and JSON form", () => {
     const line = await client.request("detailsView");
     expect(line.messageCount).toBe(7);
     expect(Object.keys(line.data).sort()).toEqual(
-      ["id", "room", "listening", "params", "attributes", "connectedAt", "remoteIP", "messageCount"].sort(),
+      ["id", "room", "listening", "params", "attributes", "connectedAt", "remoteIP", "messageCount", "session"].sort(),
     );
     expect(line.data).toMatchObject({
       id: client.id,
+      session: client.id,
       room,
       listening: [l1, l3, l2],
       params: { team: "team_a" },
@@ -556,7 +566,7 @@ describe("error responses", () => {
     }
     // 64 characters of every allowed kind is fine.
     const longest = `Az09_-.:${"x".repeat(56)}`;
-    expect(await client.ok(`roomChange ${longest}`)).toEqual({ room: longest });
+    expect(await client.ok(`roomChange ${longest}`)).toEqual({ room: longest, seq: expect.any(Number), epoch: expect.any(String) });
   });
 
   it("already_listening, not_listening and not_in_room", async () => {

@@ -153,17 +153,17 @@ describe("POST /api/connections/:id/messages", () => {
     const result = await sendMessage(client.id, { message: { kind: "note", text: "hi" } });
     expect(result).toMatchObject({ status: 200, body: { id: client.id, delivered: true } });
     expect(result.body).toEqual({ id: client.id, delivered: true });
-    expect(await client.next((frame) => typeof frame === "object" && frame.kind === "note")).toEqual({ context: "user", kind: "note", text: "hi" });
+    expect(await client.next((frame) => typeof frame === "object" && frame.kind === "note")).toEqual({ context: "user", kind: "note", text: "hi", event: "direct" });
   });
 
   it("keeps an existing context, and type overrides a type in the object", async () => {
     const client = await connect(uniqueRoom("api-dm-ctx"));
     await sendMessage(client.id, { message: { context: "alert", level: 3 } });
-    expect(await client.next((frame) => typeof frame === "object" && frame.context === "alert")).toEqual({ context: "alert", level: 3 });
+    expect(await client.next((frame) => typeof frame === "object" && frame.context === "alert")).toEqual({ context: "alert", level: 3, event: "direct" });
     await sendMessage(client.id, { message: { type: "old", n: 1 }, type: "new" });
-    expect(await client.next((frame) => typeof frame === "object" && frame.n === 1)).toEqual({ context: "user", type: "new", n: 1 });
+    expect(await client.next((frame) => typeof frame === "object" && frame.n === 1)).toEqual({ context: "user", type: "new", n: 1, event: "direct" });
     await sendMessage(client.id, { message: { context: "system", n: 2 }, type: "kick" });
-    expect(await client.next((frame) => typeof frame === "object" && frame.n === 2)).toEqual({ context: "system", type: "kick", n: 2 });
+    expect(await client.next((frame) => typeof frame === "object" && frame.n === 2)).toEqual({ context: "system", type: "kick", n: 2, event: "direct" });
   });
 
   it("wraps arrays and other non-objects as {context:user, message}, with type when given", async () => {
@@ -171,10 +171,10 @@ describe("POST /api/connections/:id/messages", () => {
     const cases: unknown[] = [[1, 2, 3], "text", 42, true, null];
     for (const message of cases) {
       expect((await sendMessage(client.id, { message })).status).toBe(200);
-      expect(await client.next()).toEqual({ context: "user", message });
+      expect(await client.next()).toEqual({ context: "user", message, event: "direct" });
     }
     await sendMessage(client.id, { message: ["typed"], type: "list" });
-    expect(await client.next()).toEqual({ context: "user", message: ["typed"], type: "list" });
+    expect(await client.next()).toEqual({ context: "user", message: ["typed"], type: "list", event: "direct" });
     // Direct messages carry no seq, room or from.
     for (const frame of client.log.slice(1)) {
       expect(frame).not.toHaveProperty("seq");

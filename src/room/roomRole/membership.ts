@@ -1,14 +1,28 @@
-import type { RoomEntry } from "./rpc.js";
+import type { MatchFilter } from "../../protocol/index.js";
+import type { RoomEntry } from "../rpc.js";
 
 interface Entry extends RoomEntry {
   member: boolean;
   listener: boolean;
+  /** Join order, the presence paging key: grows with every join, never reused while the room has entries. */
   memberSince: number;
 }
 
+type Row = {
+  id: string;
+  host: string;
+  member: number;
+  listener: number;
+  member_since: number;
+  session: string | null;
+  filter_key: string | null;
+  filter_value: string | null;
+};
+
 /**
  * The room role: who is a member (counted, listed) and who listens, with the host of each socket,
- * kept in SQLite and mirrored in memory for broadcasts.
+ * its session and the filter its notices follow, kept in SQLite and mirrored in memory (in join
+ * order) for broadcasts and presence pages.
  */
 export class Membership {
   private readonly entries = new Map<string, Entry>();
@@ -18,16 +32,20 @@ export class Membership {
   private byHost: Map<string, string[]> | undefined;
 
   constructor(private readonly sql: SqlStorage) {
-    for (const row of sql.exec<{ id: string; host: string; member: number; listener: number; member_since: number }>(
-      "SELECT id, host, member, listener, member_since FROM room_entries ORDER BY member_since, id",
+    for (const row of sql.exec<Row>(
+      "SELECT id, host, member, listener, member_since, session, filter_key, filter_value FROM room_entries ORDER BY member_since, id",
     )) {
-      this.entries.set(row.id, {
+      const entry: Entry = {
         id: row.id,
         host: row.host,
+        // Entries written before sessions existed: the connection's own id was its session.
+        session: row.session ?? row.id,
         member: row.member === 1,
         listener: row.listener === 1,
         memberSince: row.member_since,
-      });
+      };
+      if (row.filter_key !== null && row.filter_value !== null) entry.filter = { key: row.filter_key, value: row.filter_value };
+      this.entries.set(row.id, entry);
       this.order = Math.max(this.order, row.member_since);
     }
     this.name = this.meta("name");
@@ -44,6 +62,11 @@ export class Membership {
     return this.name;
   }
 
+  /** The highest join order given so far (presence cursors never point past it). */
+  get lastOrder(): number {
+    return this.order;
+  }
+
   /** Whether the connection already receives the room's broadcasts (member or listener). */
   isRecipient(id: string): boolean {
     return this.entries.has(id);
@@ -57,6 +80,11 @@ export class Membership {
     return this.entries.size === 0;
   }
 
+  /** The entry as the room keeps it (for the subject of a notice). */
+  entry(id: string): RoomEntry | undefined {
+    return this.entries.get(id);
+  }
+
   /** Returns false when the connection already was a member. */
   addMember(entry: RoomEntry): boolean {
     const existing = this.entries.get(entry.id);
@@ -65,17 +93,23 @@ export class Membership {
     return true;
   }
 
-  /** Returns false when the connection was not a member. */
-  removeMember(id: string): boolean {
+  /** Returns the entry when the connection was a member, else undefined. */
+  removeMember(id: string): RoomEntry | undefined {
     const existing = this.entries.get(id);
-    if (!existing?.member) return false;
+    if (!existing?.member) return undefined;
     this.save({ ...existing, member: false });
-    return true;
+    return existing;
   }
 
   addListener(entry: RoomEntry): void {
     const existing = this.entries.get(entry.id);
-    this.save({ ...entry, member: existing?.member ?? false, listener: true, memberSince: existing?.memberSince ?? ++this.order });
+    this.save({
+      ...entry,
+      filter: existing?.filter ?? entry.filter,
+      member: existing?.member ?? false,
+      listener: true,
+      memberSince: existing?.memberSince ?? ++this.order,
+    });
   }
 
   removeListener(id: string): void {
@@ -83,14 +117,25 @@ export class Membership {
     if (existing?.listener) this.save({ ...existing, listener: false });
   }
 
-  /** Forgets a connection entirely; returns whether it was a member. */
-  forget(id: string): boolean {
+  /** A member's notice filter or session changed (its params, or a resume that adopted a session). */
+  update(id: string, update: { filter?: MatchFilter | null; session?: string }): void {
     const existing = this.entries.get(id);
-    if (!existing) return false;
+    if (!existing) return;
+    const next: Entry = { ...existing };
+    if (update.filter === null) delete next.filter;
+    else if (update.filter !== undefined) next.filter = update.filter;
+    if (update.session !== undefined) next.session = update.session;
+    this.save(next);
+  }
+
+  /** Forgets a connection entirely; returns its entry if it was a member. */
+  forget(id: string): RoomEntry | undefined {
+    const existing = this.entries.get(id);
+    if (!existing) return undefined;
     this.entries.delete(id);
     this.byHost = undefined;
     this.sql.exec("DELETE FROM room_entries WHERE id = ?", id);
-    return existing.member;
+    return existing.member ? existing : undefined;
   }
 
   listenerCount(): number {
@@ -99,10 +144,24 @@ export class Membership {
     return count;
   }
 
-  members(): RoomEntry[] {
-    const members: RoomEntry[] = [];
-    for (const entry of this.entries.values()) if (entry.member) members.push(entry);
-    return members;
+  memberCount(): number {
+    let count = 0;
+    for (const entry of this.entries.values()) if (entry.member) count++;
+    return count;
+  }
+
+  /**
+   * Up to `limit` members who joined after join order `after`, in join order (a keyset page:
+   * members who come or go meanwhile never shift the others), and whether more follow.
+   */
+  membersAfter(after: number, limit: number): { page: { id: string; order: number }[]; more: boolean } {
+    const page: { id: string; order: number }[] = [];
+    for (const entry of this.entries.values()) {
+      if (!entry.member || entry.memberSince <= after) continue;
+      if (page.length === limit) return { page, more: true };
+      page.push({ id: entry.id, order: entry.memberSince });
+    }
+    return { page, more: false };
   }
 
   /** Everyone who receives the room's broadcasts (members and listeners, each once), by host. */
@@ -123,17 +182,21 @@ export class Membership {
       this.forget(entry.id);
       return;
     }
-    // A new member goes to the end of the members list.
+    // A new member goes to the end, so the map stays in join order.
     if (this.entries.get(entry.id)?.memberSince !== entry.memberSince) this.entries.delete(entry.id);
     this.entries.set(entry.id, entry);
     this.byHost = undefined;
     this.sql.exec(
-      "INSERT OR REPLACE INTO room_entries (id, host, member, listener, member_since) VALUES (?, ?, ?, ?, ?)",
+      `INSERT OR REPLACE INTO room_entries (id, host, member, listener, member_since, session, filter_key, filter_value)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       entry.id,
       entry.host,
       entry.member ? 1 : 0,
       entry.listener ? 1 : 0,
       entry.memberSince,
+      entry.session,
+      entry.filter?.key ?? null,
+      entry.filter?.value ?? null,
     );
   }
 

@@ -1,22 +1,29 @@
-import type { MatchFilter } from "../protocol/index.js";
+import { newEpoch, type MatchFilter, type ResumePoint } from "../../protocol/index.js";
 
 /** A kept broadcast, with what decides who may see it again. */
 export interface HistoryEntry {
   seq: number;
   payload: string;
   filter?: MatchFilter;
-  /** The sender or the notice's subject, who never receives it. */
+  /** The sender or the notice's subject (connection id), who never receives it. */
   except?: string;
+  /** The sender's or subject's session: no connection of that session receives it. */
+  origin?: string;
 }
 
 /**
- * The room's broadcast counter and its last `size` broadcasts (for `since` replay and `history`),
- * in SQLite. Storage writes are the main cost of a broadcast, so each one is a single INSERT: the
- * counter is recovered from the newest kept row, and a trigger prunes in the same statement, so the
- * table never holds more than `size` rows. Only with history turned off is the counter written alone.
+ * The room's stream: its epoch, its broadcast counter and its last `size` broadcasts (for `since`
+ * replay and `history`), in SQLite. Storage writes are the main cost of a broadcast, so each one is
+ * a single INSERT: the counter is recovered from the newest kept row, and a trigger prunes in the
+ * same statement, so the table never holds more than `size` rows. Only with history turned off is
+ * the counter written alone.
+ *
+ * The epoch is created with the storage (the first time this object runs): storage that is lost
+ * or reset comes back with seq 1 and a new epoch, which is how a resume tells the streams apart.
  */
 export class RoomHistory {
   private seq: number;
+  private epochValue: string | undefined;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -28,19 +35,36 @@ export class RoomHistory {
       sql.exec(`CREATE TRIGGER room_history_prune AFTER INSERT ON room_history
                 BEGIN DELETE FROM room_history WHERE seq <= NEW.seq - ${Math.floor(size)}; END`);
     }
+    const meta = new Map(
+      sql.exec<{ key: string; value: string }>("SELECT key, value FROM room_meta WHERE key IN ('seq', 'epoch')").toArray().map((row) => [row.key, row.value]),
+    );
     const kept = sql.exec<{ newest: number | null }>("SELECT MAX(seq) AS newest FROM room_history").one().newest ?? 0;
-    const counted = sql.exec<{ value: string }>("SELECT value FROM room_meta WHERE key = 'seq'").toArray()[0]?.value;
-    this.seq = Math.max(kept, Number(counted ?? 0));
+    const counted = Number(meta.get("seq") ?? 0);
+    this.seq = Math.max(kept, counted);
     // Settle both records on the counter now, so that either alone is right from here on.
-    if (Number(counted ?? 0) !== this.seq) {
+    if (counted !== this.seq) {
       sql.exec("INSERT OR REPLACE INTO room_meta (key, value) VALUES ('seq', ?)", String(this.seq));
     }
+    this.epochValue = meta.get("epoch");
     if (size > 0) sql.exec("DELETE FROM room_history WHERE seq <= ?", this.seq - size);
     else sql.exec("DELETE FROM room_history");
   }
 
+  /** Created (and stored) the first time it is asked for, so an object that only hosts sockets writes none. */
+  get epoch(): string {
+    if (this.epochValue === undefined) {
+      this.epochValue = newEpoch();
+      this.sql.exec("INSERT OR REPLACE INTO room_meta (key, value) VALUES ('epoch', ?)", this.epochValue);
+    }
+    return this.epochValue;
+  }
+
   get currentSeq(): number {
     return this.seq;
+  }
+
+  get point(): ResumePoint {
+    return { seq: this.seq, epoch: this.epoch };
   }
 
   /** Every broadcast takes the next number, even one nobody receives. Call `append` with it. */
@@ -54,12 +78,13 @@ export class RoomHistory {
       return;
     }
     this.sql.exec(
-      "INSERT OR REPLACE INTO room_history (seq, payload, filter_key, filter_value, except_id) VALUES (?, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO room_history (seq, payload, filter_key, filter_value, except_id, origin) VALUES (?, ?, ?, ?, ?, ?)",
       entry.seq,
       entry.payload,
       entry.filter?.key ?? null,
       entry.filter?.value ?? null,
       entry.except ?? null,
+      entry.origin ?? null,
     );
   }
 
@@ -68,6 +93,7 @@ export class RoomHistory {
     const row = this.sql.exec<{ oldest: number | null }>("SELECT MIN(seq) AS oldest FROM room_history").one();
     return row.oldest ?? undefined;
   }
+
   after(seq: number): HistoryEntry[] {
     return this.rows(this.sql.exec("SELECT * FROM room_history WHERE seq > ? ORDER BY seq", seq));
   }
@@ -84,6 +110,7 @@ export class RoomHistory {
         entry.filter = { key: row.filter_key as string, value: row.filter_value as string };
       }
       if (row.except_id !== null) entry.except = row.except_id as string;
+      if (row.origin !== null && row.origin !== undefined) entry.origin = row.origin as string;
       entries.push(entry);
     }
     return entries;

@@ -1,4 +1,4 @@
-import type { FilterFields } from "../protocol/index.js";
+import type { FilterFields } from "../../protocol/index.js";
 import { fullBucket, type Bucket } from "./rateLimit.js";
 
 /** What a connection is, kept by the object hosting its socket (SQLite, mirrored in memory). */
@@ -13,6 +13,8 @@ export interface ConnectionState {
   remoteIP: string;
   /** Arrived through a TCP gateway, which may send control frames. */
   viaGateway: boolean;
+  /** What it (and earlier connections of the session) sent never comes back to it. Absent in state saved before sessions: the id. */
+  session?: string;
 }
 
 /** Per-request counters change on every frame, so they live in the socket attachment, not SQLite. */
@@ -31,6 +33,8 @@ export class Connection implements FilterFields {
   readonly grantedRooms: Set<string>;
   /** Set once a disconnect starts: no more requests or deliveries for it. */
   departed = false;
+  /** Frames that arrived before the welcome was sent; the welcome is always the first frame. */
+  private held: string[] | undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -50,12 +54,33 @@ export class Connection implements FilterFields {
     return this.state.room;
   }
 
+  get session(): string {
+    return this.state.session ?? this.state.id;
+  }
+
+  /** Holds every frame sent from now on until `release`. */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Sends `first`, then every frame held meanwhile, in order. */
+  release(first: string): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    this.send(first);
+    for (const frame of held) this.send(frame);
+  }
+
   get isOpen(): boolean {
     return this.ws.readyState === WebSocket.READY_STATE_OPEN;
   }
 
   /** Sends without throwing: a socket that is closing or gone simply misses the frame. */
   send(payload: string): boolean {
+    if (this.held) {
+      this.held.push(payload);
+      return true;
+    }
     try {
       this.ws.send(payload);
       return true;

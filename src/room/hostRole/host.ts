@@ -1,0 +1,310 @@
+import {
+  directMessage,
+  errorResponse,
+  GATEWAY_CONTROL,
+  goodbye,
+  GOODBYE_REASONS,
+  matchesFilter,
+  okResponse,
+  parseRequest,
+  ProtocolError,
+  utf8Length,
+  welcome,
+  type ParsedRequest,
+} from "../../protocol/index.js";
+import type { ConnectIntent } from "../../worker/connectIntent.js";
+import { newConnectionId } from "../../worker/connectionIds.js";
+import type { Settings } from "../../worker/env.js";
+import { errorField, logEvent } from "../../worker/log.js";
+import type { IdempotencyKeys } from "../idempotency.js";
+import type { Peers } from "../peers.js";
+import type { Delivery, DeliveryReport, HostApi } from "../rpc.js";
+import { closeQuietly } from "./closeQuietly.js";
+import { Connection, HostedConnections, type ConnectionState } from "./hostedConnections.js";
+import { takeToken } from "./rateLimit.js";
+import { entryOf, RequestHandler } from "./requestHandler.js";
+
+/**
+ * The host role: the sockets this object accepted (clients whose first room was this object's, or
+ * a default-room host), wherever those connections have moved since. It reads their frames, runs
+ * their requests one at a time, delivers broadcasts to them, and cleans up after them.
+ */
+export class Host implements HostApi {
+  readonly hosted: HostedConnections;
+  private readonly requests: RequestHandler;
+  /** Requests of one connection run in order, one at a time; disconnect waits its turn too. */
+  private readonly queues = new Map<string, Promise<void>>();
+  /** Whether an alarm is known to be set, so connects do not ask storage every time. */
+  private sweepScheduled = false;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly settings: Settings,
+    private readonly peers: Peers,
+    private readonly idempotency: IdempotencyKeys,
+  ) {
+    this.hosted = new HostedConnections(ctx, ctx.storage.sql);
+    this.requests = new RequestHandler({ settings, hosted: this.hosted, peers });
+    // Sockets are gone but their state is not: the object restarted under them. Clean up soon,
+    // from an alarm, because the constructor cannot wait for other rooms.
+    if (this.hosted.orphans().length > 0) void ctx.storage.setAlarm(Date.now());
+  }
+
+  // ---- connecting -------------------------------------------------------------------------
+
+  /**
+   * Accepts a checked /connect: adds the connection to its first room (replaying per `resume`
+   * first), then sends the welcome with the room's resume point. Frames the room sends before the
+   * welcome is out are held, so the welcome is always the first frame.
+   */
+  async accept(intent: ConnectIntent): Promise<Response> {
+    const [client, server] = Object.values(new WebSocketPair());
+    this.ctx.acceptWebSocket(server);
+    const id = newConnectionId(this.ctx.id);
+    const state: ConnectionState = {
+      id,
+      room: intent.room,
+      listening: [],
+      params: intent.params,
+      attributes: Object.entries(intent.grant.attributes),
+      grantedRooms: intent.grant.rooms,
+      connectedAt: Date.now(),
+      remoteIP: intent.remoteIP,
+      viaGateway: intent.viaGateway,
+      session: intent.resume.session ?? id,
+    };
+    const connection = this.hosted.add(server, state, this.settings.limits.rateLimit);
+    connection.hold();
+    try {
+      const point = await this.peers.room(intent.room).roomJoin(intent.room, entryOf(connection, this.peers.selfHex), intent.resume);
+      connection.release(JSON.stringify(welcome(this.settings.welcomeMessage, intent.room, id, connection.session, point)));
+    } catch (error) {
+      logEvent("error", "error", { room: intent.room, id, during: "connect", error: errorField(error) });
+      connection.departed = true;
+      this.hosted.remove(id);
+      closeQuietly(server, 1011, "try again");
+      throw error;
+    }
+    logEvent("info", "connect", { room: intent.room, id, remoteIP: intent.remoteIP, viaGateway: intent.viaGateway });
+    await this.scheduleSweep();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  // ---- frames from sockets accepted here ----------------------------------------------------
+
+  onMessage(ws: WebSocket, frame: string | ArrayBuffer): void {
+    const connection = this.hosted.bySocket(ws);
+    if (!connection) {
+      closeQuietly(ws, 1011, "unknown connection");
+      return;
+    }
+    const counters = connection.counters;
+    const messageCount = ++counters.messageCount;
+    counters.lastSeenAt = Date.now();
+    const parsed = this.parseFrame(connection, frame);
+    const quitting = parsed.ok && (parsed.request.verb === "quit" || parsed.request.verb === "exit");
+    const limited = !quitting && !takeToken(counters.bucket, this.settings.limits.rateLimit, Date.now());
+    this.hosted.saveCounters(connection);
+    const outcome: ParsedRequest = limited
+      ? { ok: false, error: new ProtocolError("rate_limited", "too many requests: slow down"), requestId: parsed.requestId }
+      : parsed;
+    this.enqueue(connection, () => this.answer(connection, outcome, messageCount));
+  }
+
+  onClose(ws: WebSocket, code: number, reason: string): void {
+    closeQuietly(ws, code, reason);
+    this.dropSocket(ws, `closed (${code}${reason ? ` ${reason}` : ""})`);
+  }
+
+  onError(ws: WebSocket): void {
+    closeQuietly(ws, 1011, "error");
+    this.dropSocket(ws, "socket error");
+  }
+
+  private parseFrame(connection: Connection, frame: string | ArrayBuffer): ParsedRequest {
+    const { maxMessageBytes } = this.settings.limits;
+    if (typeof frame !== "string") {
+      const control = connection.state.viaGateway && frame.byteLength === 1 ? new Uint8Array(frame)[0] : undefined;
+      if (control === GATEWAY_CONTROL.oversizeLine) return { ok: false, error: tooLarge(maxMessageBytes) };
+      if (control === GATEWAY_CONTROL.invalidLine) {
+        return { ok: false, error: new ProtocolError("bad_request", "a line must be UTF-8 text") };
+      }
+      if (control === GATEWAY_CONTROL.malformedTelnet) {
+        return { ok: false, error: new ProtocolError("bad_request", "malformed telnet command in the line") };
+      }
+      return { ok: false, error: new ProtocolError("bad_request", "binary frames are not supported: send text") };
+    }
+    // Three bytes per UTF-16 unit is the most a string can take, so short frames skip the count.
+    if (frame.length * 3 > maxMessageBytes && utf8Length(frame) > maxMessageBytes) {
+      return { ok: false, error: tooLarge(maxMessageBytes) };
+    }
+    return parseRequest(frame);
+  }
+
+  private async answer(connection: Connection, parsed: ParsedRequest, messageCount: number): Promise<void> {
+    if (!parsed.ok) {
+      connection.send(JSON.stringify(errorResponse(parsed.error.code, parsed.error.message, messageCount, parsed.requestId)));
+      return;
+    }
+    const { request, requestId } = parsed;
+    if (request.verb === "quit" || request.verb === "exit") {
+      connection.send(JSON.stringify(goodbye(request.verb)));
+      closeQuietly(connection.ws, 1000, request.verb);
+      await this.disconnect(connection, request.verb);
+      return;
+    }
+    let reply;
+    try {
+      reply = okResponse(messageCount, await this.requests.execute(connection, request, messageCount), requestId);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) {
+        logEvent("error", "error", { room: connection.room, id: connection.id, during: request.verb, error: errorField(error) });
+      }
+      const failure =
+        error instanceof ProtocolError ? error : new ProtocolError("bad_request", "the request could not be completed; try again");
+      reply = errorResponse(failure.code, failure.message, messageCount, requestId);
+    }
+    connection.send(JSON.stringify(reply));
+  }
+
+  private enqueue(connection: Connection, job: () => Promise<void>): void {
+    const id = connection.id;
+    const run = async () => {
+      if (!connection.departed) await job();
+    };
+    const previous = this.queues.get(id);
+    const next = (previous ? previous.then(run) : run()).catch((error) =>
+      logEvent("error", "error", { room: connection.room, id, during: "request queue", error: errorField(error) }),
+    );
+    this.queues.set(id, next);
+    void next.finally(() => {
+      if (this.queues.get(id) === next) this.queues.delete(id);
+    });
+  }
+
+  private dropSocket(ws: WebSocket, reason: string): void {
+    const connection = this.hosted.bySocket(ws);
+    if (!connection || connection.departed) return;
+    const previous = this.queues.get(connection.id);
+    const next = (previous ?? Promise.resolve()).then(() => this.disconnect(connection, reason));
+    this.queues.set(connection.id, next);
+  }
+
+  /** Takes a connection out of its room and every room it listens to, then forgets it. */
+  private async disconnect(connection: Connection, reason: string): Promise<void> {
+    if (connection.departed) return;
+    connection.departed = true;
+    await this.leaveRooms(connection.state);
+    this.hosted.remove(connection.id);
+    this.queues.delete(connection.id);
+    logEvent("info", "disconnect", { room: connection.room, id: connection.id, reason, durationMs: Date.now() - connection.state.connectedAt });
+  }
+
+  /** The rooms keep each member's notice filter, so every path announces a leave the same way. */
+  private async leaveRooms(state: ConnectionState): Promise<void> {
+    const results = await Promise.allSettled([
+      this.peers.room(state.room).roomLeave(state.room, state.id),
+      ...state.listening.map((room) => this.peers.room(room).roomSilence(room, state.id)),
+    ]);
+    for (const result of results) {
+      if (result.status === "rejected") {
+        logEvent("error", "error", { room: state.room, id: state.id, during: "leaving rooms", error: errorField(result.reason) });
+      }
+    }
+  }
+
+  // ---- housekeeping -----------------------------------------------------------------------
+
+  /**
+   * Runs on an alarm every SWEEP_INTERVAL_SECONDS while this object hosts sockets, never on a
+   * timer (a timer would keep the object from hibernating; an alarm wakes it and lets it sleep):
+   * - connections whose sockets vanished with the object (a deploy or crash restarted it) leave
+   *   their rooms, so rooms and the directory learn within one interval, without waiting for a reader;
+   * - connections silent past the idle timeout are closed (peers that vanished without a close,
+   *   which the runtime can leave looking open). Clients stay alive by sending `ping`.
+   */
+  async sweep(): Promise<void> {
+    for (const id of this.hosted.orphans()) {
+      const state = this.hosted.loadOrphanState(id);
+      if (state) {
+        await this.leaveRooms(state);
+        logEvent("info", "disconnect", { room: state.room, id, reason: "lost in a restart", durationMs: Date.now() - state.connectedAt });
+      }
+      this.hosted.remove(id);
+    }
+    const now = Date.now();
+    for (const connection of [...this.hosted.all()]) {
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(connection.ws)?.getTime() ?? 0;
+      if (now - Math.max(connection.counters.lastSeenAt, pinged) < this.settings.idleTimeoutMs) continue;
+      connection.send(JSON.stringify(goodbye(GOODBYE_REASONS.idle)));
+      closeQuietly(connection.ws, 1001, GOODBYE_REASONS.idle);
+      this.enqueue(connection, () => this.disconnect(connection, GOODBYE_REASONS.idle));
+    }
+    this.sweepScheduled = false; // this alarm has fired
+    await this.scheduleSweep();
+  }
+
+  private async scheduleSweep(): Promise<void> {
+    if (this.hosted.size === 0 || this.sweepScheduled) return;
+    if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now() + Math.min(this.settings.sweepIntervalMs, this.settings.idleTimeoutMs));
+    }
+    this.sweepScheduled = true;
+  }
+
+  // ---- calls from rooms and the server API ------------------------------------------------
+
+  async hostDeliver(deliveries: Delivery[]): Promise<DeliveryReport> {
+    const gone = new Set<string>();
+    const delivered = deliveries.map((delivery) => this.deliverHere(delivery, gone));
+    return { delivered, gone: [...gone] };
+  }
+
+  /** Sends one broadcast to the sockets hosted here, applying the filter to each recipient. */
+  private deliverHere(delivery: Delivery, gone: Set<string>): number {
+    let delivered = 0;
+    for (const id of delivery.ids) {
+      if (id === delivery.except) continue;
+      const connection = this.hosted.get(id);
+      if (!connection) gone.add(id);
+      else if (
+        !connection.departed &&
+        connection.session !== delivery.origin &&
+        matchesFilter(delivery.filter, connection) &&
+        connection.send(delivery.payload)
+      ) {
+        delivered++;
+      }
+    }
+    return delivered;
+  }
+
+  async hostGone(ids: string[]): Promise<string[]> {
+    return ids.filter((id) => this.hosted.get(id) === undefined);
+  }
+
+  async hostSendDirect(id: string, message: unknown, type?: string, idempotencyKey?: string): Promise<boolean> {
+    const connection = this.hosted.get(id);
+    if (!connection || connection.departed) return false;
+    const key = idempotencyKey === undefined ? undefined : `direct:${id}:${idempotencyKey}`;
+    if (key !== undefined && this.idempotency.get<boolean>(key) !== undefined) return true;
+    const sent = connection.send(JSON.stringify(directMessage(message, type)));
+    if (key !== undefined && sent) this.idempotency.put(key, true);
+    return sent;
+  }
+
+  async hostSetAttributes(id: string, patch: Record<string, string | null>): Promise<Record<string, string> | null> {
+    const connection = this.hosted.get(id);
+    if (!connection || connection.departed) return null;
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) connection.attributes.delete(key);
+      else connection.attributes.set(key, value);
+    }
+    this.hosted.persist(connection);
+    return Object.fromEntries(connection.attributes);
+  }
+}
+
+function tooLarge(maxBytes: number): ProtocolError {
+  return new ProtocolError("message_too_large", `a request may be at most ${maxBytes} bytes`);
+}

@@ -1,0 +1,205 @@
+import {
+  charLength,
+  isPrivateRoom,
+  makeFilter,
+  ProtocolError,
+  type ClientRequest,
+  type MatchFilter,
+  type RequestOf,
+  type ResumeArgs,
+  type Verb,
+  type VerbData,
+} from "../../protocol/index.js";
+import type { Settings } from "../../worker/env.js";
+import { verifyToken } from "../../worker/tokens.js";
+import type { Peers } from "../peers.js";
+import type { RoomEntry } from "../rpc.js";
+import type { Connection, HostedConnections } from "./hostedConnections.js";
+
+export interface RequestContext {
+  settings: Settings;
+  hosted: HostedConnections;
+  peers: Peers;
+}
+
+/** The filter a connection's own params ask for (its say, join and leave). */
+export function paramsFilter(connection: Connection): MatchFilter | undefined {
+  return makeFilter(connection.params.get("roomMatchKey"), connection.params.get("roomMatchValue"));
+}
+
+/** The connection as its rooms record it. */
+export function entryOf(connection: Connection, hostId: string): RoomEntry {
+  const entry: RoomEntry = { id: connection.id, host: hostId, session: connection.session };
+  const filter = paramsFilter(connection);
+  if (filter) entry.filter = filter;
+  return entry;
+}
+
+type Handlers = { [V in Exclude<Verb, "quit" | "exit">]: (connection: Connection, request: RequestOf<V>, messageCount: number) => Promise<VerbData<V>> | VerbData<V> };
+
+/**
+ * Carries out one request of a connection hosted here and returns the response's `data`.
+ * Requests of one connection run one at a time, so state read before an await is still current.
+ */
+export class RequestHandler {
+  constructor(private readonly context: RequestContext) {}
+
+  execute(connection: Connection, request: ClientRequest, messageCount: number): Promise<unknown> | unknown {
+    if (request.verb === "quit" || request.verb === "exit") {
+      throw new Error("quit and exit end the connection and are handled by the host");
+    }
+    const handler = this.handlers[request.verb] as (c: Connection, r: ClientRequest, n: number) => unknown;
+    return handler(connection, request, messageCount);
+  }
+
+  private readonly handlers: Handlers = {
+    say: async (connection, request) => {
+      const room = connection.room;
+      const filter = makeFilter(
+        request.roomMatchKey ?? connection.params.get("roomMatchKey"),
+        request.roomMatchValue ?? connection.params.get("roomMatchValue"),
+      );
+      const sender = { id: connection.id, session: connection.session };
+      const { seq } = await this.context.peers.room(room).roomSay(room, sender, request.message, filter);
+      return { room, seq };
+    },
+    roomChange: async (connection, request) => {
+      const target = request.room;
+      const previous = connection.room;
+      // Already there: no notices, and nothing to replay (it has been receiving the room live).
+      if (target === previous) return { room: target, ...(await this.context.peers.room(target).roomPoint(target)) };
+      this.authorize(connection, target);
+      this.adoptSession(connection, request);
+      // The new room is recorded first so that filters on `room` see it as soon as messages arrive.
+      connection.state.room = target;
+      this.context.hosted.persist(connection);
+      await this.context.peers.room(previous).roomLeave(previous, connection.id);
+      const point = await this.context.peers.room(target).roomJoin(target, this.entry(connection), resumeOf(request));
+      return { room: target, ...point };
+    },
+    listenToRoom: async (connection, request) => {
+      const { room } = request;
+      this.authorize(connection, room);
+      const listening = connection.state.listening;
+      if (listening.includes(room)) throw new ProtocolError("already_listening", `already listening to ${room}`);
+      const max = this.context.settings.limits.maxListening;
+      if (listening.length >= max) throw new ProtocolError("too_many_rooms", `listening to at most ${max} rooms`);
+      this.adoptSession(connection, request);
+      listening.push(room);
+      this.context.hosted.persist(connection);
+      const point = await this.context.peers.room(room).roomListen(room, this.entry(connection), resumeOf(request));
+      return { room, ...point };
+    },
+    silenceRoom: async (connection, request) => {
+      const { room } = request;
+      const listening = connection.state.listening;
+      const index = listening.indexOf(room);
+      if (index === -1) throw new ProtocolError("not_listening", `not listening to ${room}`);
+      listening.splice(index, 1);
+      this.context.hosted.persist(connection);
+      await this.context.peers.room(room).roomSilence(room, connection.id);
+      return { room };
+    },
+    roomView: async (connection, request) => {
+      const room = request.room ?? connection.room;
+      if (room !== connection.room && !connection.state.listening.includes(room)) {
+        throw new ProtocolError("not_in_room", `not in or listening to ${room}`);
+      }
+      const outcome = await this.context.peers.room(room).roomView(room, request.cursor);
+      if (!outcome.ok) throw new ProtocolError(outcome.code, outcome.message);
+      return outcome.value;
+    },
+    detailsView: (connection, _request, messageCount) => {
+      const { state } = connection;
+      return {
+        id: state.id,
+        room: state.room,
+        listening: [...state.listening],
+        params: Object.fromEntries(connection.params),
+        attributes: Object.fromEntries(connection.attributes),
+        connectedAt: state.connectedAt,
+        remoteIP: state.remoteIP,
+        messageCount,
+        session: connection.session,
+      };
+    },
+    paramAdd: async (connection, request) => {
+      const { key, value } = request;
+      const limits = this.context.settings.limits;
+      if (key === "") throw new ProtocolError("bad_request", "param key must not be empty");
+      if (charLength(key) > limits.maxParamKeyLength) {
+        throw new ProtocolError("bad_request", `param key longer than ${limits.maxParamKeyLength} characters`);
+      }
+      if (charLength(value) > limits.maxParamValueLength) {
+        throw new ProtocolError("bad_request", `param value longer than ${limits.maxParamValueLength} characters`);
+      }
+      if (!connection.params.has(key) && connection.params.size >= limits.maxParams) {
+        throw new ProtocolError("too_many_params", `at most ${limits.maxParams} params`);
+      }
+      await this.changeParams(connection, () => connection.params.set(key, value));
+      return null;
+    },
+    paramDelete: async (connection, request) => {
+      await this.changeParams(connection, () => connection.params.delete(request.key));
+      return null;
+    },
+    paramView: (connection, request) => connection.params.get(request.key) ?? null,
+    paramsView: (connection) => Object.fromEntries(connection.params),
+    paramsDelete: async (connection) => {
+      await this.changeParams(connection, () => connection.params.clear());
+      return null;
+    },
+    auth: async (connection, request) => {
+      const secret = this.context.settings.tokenSecret;
+      if (!secret) throw new ProtocolError("invalid_token", "this server has no TOKEN_SECRET set, so it accepts no tokens");
+      const grant = await verifyToken(request.token, secret);
+      for (const room of grant.rooms) connection.grantedRooms.add(room);
+      for (const [key, value] of Object.entries(grant.attributes)) connection.attributes.set(key, value);
+      this.context.hosted.persist(connection);
+      return { rooms: [...connection.grantedRooms], attributes: Object.fromEntries(connection.attributes) };
+    },
+    history: (connection, request) =>
+      this.context.peers.room(connection.room).roomHistory(
+        connection.room,
+        { id: connection.id, room: connection.room, session: connection.session, attributes: [...connection.attributes] },
+        request.limit,
+      ),
+  };
+
+  /**
+   * Changes params; when that changes the filter the connection's notices follow, its room learns
+   * it before the response, so a leave announced by the room (after a restart) follows it too.
+   */
+  private async changeParams(connection: Connection, change: () => void): Promise<void> {
+    const before = paramsFilter(connection);
+    change();
+    this.context.hosted.persist(connection);
+    const after = paramsFilter(connection);
+    if (before?.key === after?.key && before?.value === after?.value) return;
+    await this.context.peers.room(connection.room).roomUpdateMember(connection.room, connection.id, { filter: after ?? null });
+  }
+
+  /** A resume that names a session: the connection takes it (it only decides what this connection receives). */
+  private adoptSession(connection: Connection, resume: ResumeArgs): void {
+    if (resume.session === undefined || resume.session === connection.session) return;
+    connection.state.session = resume.session;
+  }
+
+  private entry(connection: Connection): RoomEntry {
+    return entryOf(connection, this.context.peers.selfHex);
+  }
+
+  private authorize(connection: Connection, room: string): void {
+    if (isPrivateRoom(room) && !connection.grantedRooms.has(room)) {
+      throw new ProtocolError("not_authorized", `${room} is a private room: present a token that names it`);
+    }
+  }
+}
+
+function resumeOf(request: ResumeArgs): ResumeArgs | undefined {
+  const resume: ResumeArgs = {};
+  if (request.since !== undefined) resume.since = request.since;
+  if (request.epoch !== undefined) resume.epoch = request.epoch;
+  if (request.session !== undefined) resume.session = request.session;
+  return Object.keys(resume).length > 0 ? resume : undefined;
+}

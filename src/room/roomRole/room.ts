@@ -1,0 +1,252 @@
+import {
+  chatMessage,
+  gap,
+  matchesFilter,
+  noticeText,
+  type HistoryData,
+  type ChatMessage,
+  type MatchFilter,
+  type NoticeEvent,
+  type ResumeArgs,
+  type ResumePoint,
+  type ProtocolError,
+  type RoomViewData,
+} from "../../protocol/index.js";
+import type { Env, Settings } from "../../worker/env.js";
+import { errorField, logEvent } from "../../worker/log.js";
+import type { IdempotencyKeys } from "../idempotency.js";
+import type { Peers } from "../peers.js";
+import { directoryOf } from "../RoomDirectory.js";
+import type { BroadcastResult, Delivery, Outcome, Recipient, RoomApi, RoomCounts, RoomEntry, Sender } from "../rpc.js";
+import { RoomHistory } from "./history.js";
+import { Membership } from "./membership.js";
+import { Outbox } from "./outbox.js";
+import { decodeCursor, encodeCursor } from "./presence.js";
+
+interface BroadcastFields {
+  message: unknown;
+  from: string;
+  event?: NoticeEvent;
+}
+
+/**
+ * The room role of an object: its members and listeners, its stream (seq, epoch, history), and
+ * fan-out of every broadcast to the hosts of its recipients. It never touches a socket itself;
+ * even its own object's sockets are reached through the host role (see Peers).
+ */
+export class Room implements RoomApi {
+  private readonly membership: Membership;
+  private readonly history: RoomHistory;
+  private readonly outbox: Outbox;
+  private directoryUpdates: Promise<void> = Promise.resolve();
+  /** Broadcasts with an idempotency key whose delivery has not settled yet. */
+  private readonly keyedInFlight = new Map<string, Promise<BroadcastResult>>();
+
+  constructor(
+    sql: SqlStorage,
+    private readonly env: Env,
+    private readonly settings: Settings,
+    private readonly peers: Peers,
+    private readonly idempotency: IdempotencyKeys,
+  ) {
+    this.membership = new Membership(sql);
+    this.history = new RoomHistory(sql, settings.historySize);
+    this.outbox = new Outbox(
+      (host) => peers.host(host),
+      (ids) => this.forgetGone(ids),
+    );
+  }
+
+  // ---- membership -------------------------------------------------------------------------
+
+  async roomJoin(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint> {
+    this.membership.rememberName(room);
+    const alreadyReceiving = this.membership.isRecipient(entry.id);
+    const joined = this.changeMembership(() => this.membership.addMember(entry));
+    if (resume?.since !== undefined && !alreadyReceiving) this.replay(room, entry, resume);
+    if (joined) this.notice(room, "join", entry);
+    return this.history.point;
+  }
+
+  async roomLeave(room: string, id: string): Promise<void> {
+    const left = this.changeMembership(() => this.membership.removeMember(id));
+    if (left) this.notice(room, "leave", left);
+  }
+
+  async roomListen(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint> {
+    this.membership.rememberName(room);
+    const alreadyReceiving = this.membership.isRecipient(entry.id);
+    this.changeMembership(() => this.membership.addListener(entry));
+    if (resume?.since !== undefined && !alreadyReceiving) this.replay(room, entry, resume);
+    return this.history.point;
+  }
+
+  async roomSilence(_room: string, id: string): Promise<void> {
+    this.changeMembership(() => this.membership.removeListener(id));
+  }
+
+  async roomUpdateMember(_room: string, id: string, update: { filter?: MatchFilter | null; session?: string }): Promise<void> {
+    this.membership.update(id, update);
+  }
+
+  async roomCounts(room: string): Promise<RoomCounts> {
+    return { room, membersCount: this.membership.memberCount(), listenersCount: this.membership.listenerCount() };
+  }
+
+  async roomPoint(_room: string): Promise<ResumePoint> {
+    return this.history.point;
+  }
+
+  /** Runs a membership change; tells the directory when the room became empty or non-empty. */
+  private changeMembership<T>(change: () => T): T {
+    const wasEmpty = this.membership.isEmpty();
+    const result = change();
+    const isEmpty = this.membership.isEmpty();
+    const room = this.membership.roomName;
+    if (wasEmpty !== isEmpty && room !== undefined) {
+      // One update in flight at a time, so the directory sees them in the order they happened.
+      this.directoryUpdates = this.directoryUpdates
+        .then(() => directoryOf(this.env).setActive(room, !isEmpty))
+        .catch((error) => logEvent("error", "error", { room, during: "directory update", error: errorField(error) }));
+    }
+    return result;
+  }
+
+  // ---- broadcasting -----------------------------------------------------------------------
+
+  async roomSay(room: string, sender: Sender, message: unknown, filter?: MatchFilter): Promise<{ seq: number }> {
+    const { seq } = this.broadcast(room, { message, from: sender.id }, filter, sender);
+    return { seq };
+  }
+
+  async roomBroadcast(room: string, message: unknown, filter?: MatchFilter, idempotencyKey?: string): Promise<BroadcastResult> {
+    this.membership.rememberName(room);
+    const key = idempotencyKey === undefined ? undefined : `broadcast:${idempotencyKey}`;
+    if (key !== undefined) {
+      const earlier = this.keyedInFlight.get(key) ?? this.idempotency.get<BroadcastResult>(key);
+      if (earlier !== undefined) return earlier;
+    }
+    const { seq, delivered } = this.broadcast(room, { message, from: this.settings.serverName }, filter);
+    // Written with the history row, in the same storage transaction: a broadcast is never kept
+    // without its key, so a retry after a cut request never sends it twice.
+    if (key !== undefined) this.idempotency.put(key, { room, seq, delivered: 0 });
+    const result = delivered.then((count) => {
+      const settled = { room, seq, delivered: count };
+      if (key !== undefined) {
+        this.idempotency.update(key, settled);
+        this.keyedInFlight.delete(key);
+      }
+      return settled;
+    });
+    if (key !== undefined) this.keyedInFlight.set(key, result);
+    return result;
+  }
+
+  private notice(room: string, event: NoticeEvent, subject: RoomEntry): void {
+    this.broadcast(room, { message: noticeText(event), from: subject.id, event }, subject.filter, subject);
+  }
+
+  /**
+   * Numbers a broadcast, keeps it, and hands it to the outbox for every host of a recipient.
+   * `delivered` settles when every host has reported.
+   */
+  private broadcast(
+    room: string,
+    fields: BroadcastFields,
+    filter: MatchFilter | undefined,
+    sender?: Sender,
+  ): { seq: number; delivered: Promise<number> } {
+    const seq = this.history.nextSeq();
+    const payload = JSON.stringify(chatMessage({ ...fields, room, sentAt: Date.now(), seq }));
+    this.history.append({ seq, payload, filter, except: sender?.id, origin: sender?.session });
+    const counts: Promise<number>[] = [];
+    for (const [host, ids] of this.membership.recipientsByHost()) {
+      const delivery: Delivery = { payload, ids: ids as string[], filter };
+      if (sender) {
+        delivery.except = sender.id;
+        delivery.origin = sender.session;
+      }
+      counts.push(this.outbox.send(host, delivery));
+    }
+    const delivered = Promise.all(counts).then((all) => all.reduce((a, b) => a + b, 0));
+    return { seq, delivered };
+  }
+
+  /**
+   * Sends a joiner what it missed since `since`, before any live broadcast; each kept message is
+   * filtered as it was live, and nothing its session sent comes back. Only for a connection not
+   * already receiving the room (as member or listener): one that is gets everything live, and a
+   * replay could repeat what is still queued.
+   */
+  private replay(room: string, entry: RoomEntry, resume: ResumeArgs): void {
+    const since = resume.since ?? 0;
+    const { seq: current, epoch } = this.history.point;
+    const oldestKept = this.history.oldestSeq() ?? current + 1;
+    const deliveries: Delivery[] = [];
+    let after = since;
+    if ((resume.epoch !== undefined && resume.epoch !== epoch) || since > current) {
+      // Another stream: the room's storage was lost or reset since the client's point.
+      deliveries.push({ payload: JSON.stringify(gap(room, 0, oldestKept - 1, epoch, "reset")), ids: [entry.id] });
+      after = 0;
+    } else if (since < oldestKept - 1) {
+      deliveries.push({ payload: JSON.stringify(gap(room, since, oldestKept - 1, epoch, "expired")), ids: [entry.id] });
+    }
+    for (const kept of this.history.after(after)) {
+      const delivery: Delivery = { payload: kept.payload, ids: [entry.id], filter: kept.filter };
+      if (kept.except !== undefined) delivery.except = kept.except;
+      if (kept.origin !== undefined) delivery.origin = kept.origin;
+      deliveries.push(delivery);
+    }
+    for (const delivery of deliveries) void this.outbox.send(entry.host, delivery);
+  }
+
+  // ---- reading ----------------------------------------------------------------------------
+
+  async roomView(room: string, cursor?: string): Promise<Outcome<RoomViewData>> {
+    let after = 0;
+    if (cursor !== undefined) {
+      try {
+        after = decodeCursor(room, cursor, this.membership.lastOrder);
+      } catch (error) {
+        const failure = error as ProtocolError;
+        return { ok: false, code: failure.code, message: failure.message };
+      }
+    }
+    await this.pruneGone();
+    // Big rooms are paged so that no response grows with the room.
+    const { page, more } = this.membership.membersAfter(after, this.settings.roomViewPageSize);
+    const view: RoomViewData = { room, members: page.map((member) => member.id), membersCount: this.membership.memberCount() };
+    if (more) view.cursor = encodeCursor(room, page[page.length - 1].order);
+    return { ok: true, value: view };
+  }
+
+  async roomHistory(room: string, recipient: Recipient, limit?: number): Promise<HistoryData> {
+    const fields = { id: recipient.id, room: recipient.room, attributes: new Map(recipient.attributes) };
+    const visible = this.history
+      .last(this.settings.historySize)
+      .filter((entry) => entry.except !== recipient.id && entry.origin !== recipient.session && matchesFilter(entry.filter, fields));
+    const wanted = visible.slice(-Math.min(limit ?? visible.length, visible.length));
+    return { room, messages: wanted.map((entry) => JSON.parse(entry.payload) as ChatMessage) };
+  }
+
+  // ---- connections that vanished ----------------------------------------------------------
+
+  /** Asks every host whether the connections listed here still exist, and forgets those that don't. */
+  private async pruneGone(): Promise<void> {
+    const checks: Promise<string[]>[] = [];
+    for (const [host, ids] of this.membership.recipientsByHost()) {
+      checks.push(this.peers.host(host).hostGone([...ids]).catch(() => []));
+    }
+    const gone = (await Promise.all(checks)).flat();
+    if (gone.length > 0) this.forgetGone(gone);
+  }
+
+  /** Connections that vanished without leaving: members get the leave notice the room owes them, with their filter. */
+  private forgetGone(ids: string[]): void {
+    const room = this.membership.roomName;
+    for (const id of ids) {
+      const left = this.changeMembership(() => this.membership.forget(id));
+      if (left && room !== undefined) this.notice(room, "leave", left);
+    }
+  }
+}
