@@ -45,6 +45,24 @@ const program = new Command()
       .argParser(integer("keepalive-ms", 0)),
   )
   .addOption(
+    new Option("--idle-timeout-seconds <seconds>", "close a client that sent no line (a request or ping) for this long, with the goodbye \"idle timeout\" (0: off)")
+      .env("IDLE_TIMEOUT_SECONDS")
+      .default(GATEWAY_DEFAULTS.idleTimeoutSeconds)
+      .argParser(integer("idle-timeout-seconds", 0)),
+  )
+  .addOption(
+    new Option("--line-timeout-seconds <seconds>", "close a client whose line is not finished this long after its first byte, with the goodbye \"line timeout\" (0: off)")
+      .env("LINE_TIMEOUT_SECONDS")
+      .default(GATEWAY_DEFAULTS.lineTimeoutSeconds)
+      .argParser(integer("line-timeout-seconds", 0)),
+  )
+  .addOption(
+    new Option("--max-connections-per-ip <count>", "connections one client address may hold; the next is refused with too_many_connections (0: no limit)")
+      .env("MAX_CONNECTIONS_PER_IP")
+      .default(GATEWAY_DEFAULTS.maxConnectionsPerIp)
+      .argParser(integer("max-connections-per-ip", 0)),
+  )
+  .addOption(
     new Option("--connect-timeout-ms <ms>", "how long the upstream handshake may take before a client is told the server is unavailable")
       .env("CONNECT_TIMEOUT_MS")
       .default(GATEWAY_DEFAULTS.connectTimeoutMs)

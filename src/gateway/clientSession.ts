@@ -1,27 +1,48 @@
 import { isUtf8 } from "node:buffer";
 import type { Socket } from "node:net";
 import WebSocket from "ws";
-import { GATEWAY_CONTROL, GOODBYE_REASONS, goodbye, PING } from "../protocol/index.js";
-import { clientAddress, type GatewayConfig } from "./config.js";
-import { LineSplitter } from "./lineSplitter.js";
-import { TelnetFilter } from "./telnet.js";
+import { GATEWAY_CONTROL, GOODBYE_REASONS, goodbye, PING, PONG } from "../protocol/index.js";
+import { AnswerQueue } from "./answerQueue.js";
+import type { GatewayConfig } from "./config.js";
+import { LineReader } from "./lineReader.js";
+import type { GatewayLog, LogFields, LogLevel } from "./log.js";
 import { goodbyeReason, isGoodbye, isPong, isResponse, openUpstream } from "./upstream.js";
 
 const NEWLINE = Buffer.from("\n");
+const PONG_FRAME = Buffer.from(PONG);
 const OVERSIZE_FRAME = Buffer.from([GATEWAY_CONTROL.oversizeLine]);
 const INVALID_LINE_FRAME = Buffer.from([GATEWAY_CONTROL.invalidLine]);
+const MALFORMED_TELNET_FRAME = Buffer.from([GATEWAY_CONTROL.malformedTelnet]);
 const NOT_BLANK = /\S/;
+/** setTimeout fires at once for delays past 2^31 - 1 ms; longer waits are re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Goodbye reasons the gateway itself gives (the room object gives quit/exit). */
+/** Goodbye reasons the gateway itself gives (the room object gives quit/exit/idle timeout to WebSockets). */
 export const GATEWAY_GOODBYE_REASONS = {
   ...GOODBYE_REASONS,
   upstreamUnavailable: "server unavailable",
   upstreamLost: "connection to server lost",
+  lineTimeout: "line timeout",
+  internalError: "internal error",
 } as const;
+
+/** Why a session ended, for the log; not every reason is a goodbye the client hears. */
+const CLIENT_CLOSED = "client closed";
+const CLIENT_ERROR = "client error";
+/** Disconnect reasons that point at a problem (logged as warn rather than info). */
+const WARN_REASONS = new Set<string>([
+  GATEWAY_GOODBYE_REASONS.tooSlow,
+  GATEWAY_GOODBYE_REASONS.lineTimeout,
+  GATEWAY_GOODBYE_REASONS.upstreamUnavailable,
+  GATEWAY_GOODBYE_REASONS.upstreamLost,
+  GATEWAY_GOODBYE_REASONS.internalError,
+  CLIENT_ERROR,
+]);
 
 /**
  * One TCP client and its own upstream WebSocket: lines in, one text frame each; frames out, one
- * line each. Holds no room state. Ends when either side goes.
+ * line each. Holds no room state. Ends when either side goes, when the client idles past
+ * idleTimeoutSeconds, or leaves a line unfinished past lineTimeoutSeconds.
  */
 export class ClientSession {
   /** ip:port, for the log. */
@@ -30,59 +51,74 @@ export class ClientSession {
   readonly closed: Promise<void>;
 
   private readonly ws: WebSocket;
-  private readonly splitter: LineSplitter;
-  private readonly telnet = new TelnetFilter();
+  private readonly reader: LineReader;
+  private readonly answers = new AnswerQueue();
+  private readonly connectedAt = Date.now();
   private queued: (string | Buffer)[] = [];
   private queuedBytes = 0;
   /** Reading from the client is paused while the upstream has not taken what it sent. */
   private inputPaused = false;
-  /** Requests forwarded that have not been answered yet (a response, or pong for ping). */
-  private outstanding = 0;
-  /** Who sent each ping still waiting for its pong (pongs come back in order): true = the client. */
-  private pingsFromClient: boolean[] = [];
   private lastSentAt = Date.now();
+  /** When the client last sent a line that counts against the idle timeout. */
+  private lastLineAt = Date.now();
+  private welcomed = false;
+  /** From the welcome, for the log. */
+  private id: string | undefined;
+  private room: string | undefined;
   private upstreamOpened = false;
   private clientEnded = false;
   private inputClosed = false;
   private goodbyeSent = false;
   private finished = false;
-  private why = "client closed";
+  private logged = false;
+  private clientError: string | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lineTimer: NodeJS.Timeout | undefined;
   private resolveClosed!: () => void;
 
   constructor(
     private readonly socket: Socket,
+    /** The client address as the Worker should see it (clientAddress of the socket). */
+    ip: string,
     private readonly config: GatewayConfig,
+    private readonly log: GatewayLog,
   ) {
-    const ip = clientAddress(socket.remoteAddress);
     this.address = ip.includes(":") ? `[${ip}]:${socket.remotePort}` : `${ip}:${socket.remotePort}`;
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
-    this.splitter = new LineSplitter(config.maxMessageBytes, {
+    this.reader = new LineReader(config.maxMessageBytes, {
       line: (bytes) => this.onLine(bytes),
-      oversize: () => this.forward(OVERSIZE_FRAME),
+      oversize: () => this.request(OVERSIZE_FRAME),
+      malformed: () => this.request(MALFORMED_TELNET_FRAME),
+      interrupt: () => {
+        // Ctrl-C / Ctrl-D: what was being typed is dropped; leave like `quit`.
+        this.request("quit");
+        this.inputClosed = true;
+      },
     });
-    config.log(`connect ${this.address}`);
+    log.write("info", "connect", { client: this.address });
 
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000); // notice clients that vanish without a FIN
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("end", () => this.onClientEnd());
-    socket.on("drain", () => this.onDrain());
+    socket.on("data", (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+    socket.on("end", () => this.guard(() => this.onClientEnd()));
+    socket.on("drain", () => this.guard(() => this.onDrain()));
     socket.on("error", (error) => {
-      this.why = `client error: ${error.message}`;
+      this.clientError = error.message;
     });
     socket.on("close", () => this.onSocketClose());
 
     this.ws = openUpstream(config.upstreamConnectUrl, ip, config.gatewaySecret, config.connectTimeoutMs);
-    this.ws.on("open", () => this.onUpstreamOpen());
-    this.ws.on("message", (data, isBinary) => this.onUpstreamMessage(data as Buffer, isBinary));
-    this.ws.on("close", () => this.onUpstreamClose());
+    this.ws.on("open", () => this.guard(() => this.onUpstreamOpen()));
+    this.ws.on("message", (data, isBinary) => this.guard(() => this.onUpstreamMessage(data as Buffer, isBinary)));
+    this.ws.on("close", () => this.guard(() => this.onUpstreamClose()));
     this.ws.on("error", (error) => {
-      if (!this.finished) config.log(`upstream error for ${this.address}: ${error.message}`);
+      if (!this.finished) this.log.write("error", "error", { ...this.who(), what: "upstream", message: error.message });
     });
+    this.armIdleTimer(this.idleMs);
   }
 
   /** Gateway shutdown: goodbye, then close both sides. */
@@ -91,56 +127,72 @@ export class ClientSession {
     return this.closed;
   }
 
+  /** Called now and then by the gateway: keeps a quiet client's upstream from hitting the Worker's idle timeout. */
+  keepAlive(now: number): void {
+    if (this.finished || this.ws.readyState !== WebSocket.OPEN || now - this.lastSentAt < this.config.keepaliveMs) return;
+    this.lastSentAt = now;
+    this.ws.send(PING); // its pong is dropped: the client never sees the gateway's own pings
+  }
+
+  /** A bug must end one session, never the whole gateway. */
+  private guard(handler: () => void): void {
+    try {
+      handler();
+    } catch (error) {
+      this.log.write("error", "error", { ...this.who(), what: "internal", message: error instanceof Error ? error.message : String(error) });
+      this.finish(GATEWAY_GOODBYE_REASONS.internalError, GATEWAY_GOODBYE_REASONS.internalError, 1011);
+    }
+  }
+
   // ---- client → upstream ------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
     if (this.inputClosed || this.finished) return;
-    const { data, interrupt } = this.telnet.process(chunk);
-    if (data.length > 0) this.splitter.push(data);
-    if (interrupt && !this.inputClosed) {
-      // Ctrl-C / Ctrl-D: drop what was being typed and leave like `quit`.
-      this.splitter.reset();
-      this.forward("quit");
-      this.inputClosed = true;
-    }
+    const now = Date.now();
+    this.reader.push(chunk, now);
+    const started = this.reader.startedAt;
+    if (started !== undefined && this.lineTimer === undefined && this.lineMs > 0) this.armLineTimer(this.lineMs - (now - started));
   }
 
   private onLine(bytes: Buffer): void {
     if (!isUtf8(bytes)) {
       // Not text: the room answers the control frame with bad_request, in request order.
-      this.forward(INVALID_LINE_FRAME);
+      this.request(INVALID_LINE_FRAME);
       return;
     }
     const text = bytes.toString("utf8");
-    if (!NOT_BLANK.test(text)) return;
-    if (text === PING) this.pingsFromClient.push(true);
-    this.forward(text);
+    if (!NOT_BLANK.test(text)) return; // blank lines are no request, and do not count as activity
+    if (text === PING) this.onPing();
+    else this.request(text);
   }
 
-  /** Called now and then by the gateway: keeps a quiet client's upstream from hitting the idle timeout. */
-  keepAlive(now: number): void {
-    if (this.finished || this.ws.readyState !== WebSocket.OPEN || now - this.lastSentAt < this.config.keepaliveMs) return;
-    this.pingsFromClient.push(false);
-    this.lastSentAt = now;
-    this.ws.send(PING);
+  /** The gateway answers `ping` itself, in its place among the answers; the upstream hears it as activity. */
+  private onPing(): void {
+    this.lastLineAt = Date.now();
+    if (this.answers.ping()) this.write(PONG_FRAME);
+    if (this.ws.readyState === WebSocket.OPEN) {
+      this.lastSentAt = this.lastLineAt;
+      this.ws.send(PING);
+    }
   }
 
-  private forward(frame: string | Buffer): void {
+  /** Forwards one request; its response is owed to the client. */
+  private request(frame: string | Buffer): void {
     if (this.finished) return;
+    this.lastLineAt = Date.now();
     switch (this.ws.readyState) {
       case WebSocket.OPEN:
-        this.outstanding++;
-        this.lastSentAt = Date.now();
+        this.lastSentAt = this.lastLineAt;
         this.ws.send(frame, this.onSent);
         break;
       case WebSocket.CONNECTING:
-        this.outstanding++;
         this.queued.push(frame);
         this.queuedBytes += typeof frame === "string" ? Buffer.byteLength(frame) : frame.length;
         break;
       default:
         return; // the upstream is going; its close ends the session
     }
+    this.answers.expectResponse();
     // A client that types faster than the upstream takes it (or before it is even open) is read no
     // further until it catches up, so the gateway never holds more than about maxBufferBytes of it.
     if (!this.inputPaused && this.queuedBytes + this.ws.bufferedAmount > this.config.maxBufferBytes) {
@@ -152,6 +204,10 @@ export class ClientSession {
   private readonly onSent = (): void => {
     if (this.inputPaused && !this.finished && this.queuedBytes + this.ws.bufferedAmount <= this.config.maxBufferBytes / 2) {
       this.inputPaused = false;
+      // The client was not idle, nor slow with its line, while the gateway was not reading it.
+      const now = Date.now();
+      this.lastLineAt = now;
+      this.reader.restartClock(now);
       this.socket.resume();
     }
   };
@@ -159,16 +215,57 @@ export class ClientSession {
   /** FIN from the client: the last line still counts, and the session ends once everything is answered. */
   private onClientEnd(): void {
     this.clientEnded = true;
-    if (!this.inputClosed) this.splitter.end();
+    if (!this.inputClosed) this.reader.end();
     this.inputClosed = true;
     this.finishIfAnswered();
   }
 
   private finishIfAnswered(): void {
-    if (this.clientEnded && this.outstanding <= 0 && !this.finished) {
-      this.why = "client closed";
-      this.finish(undefined, this.why, 1000);
+    if (this.clientEnded && this.answers.empty && !this.finished) this.finish(undefined, CLIENT_CLOSED, 1000);
+  }
+
+  // ---- timeouts -----------------------------------------------------------------------------
+
+  private get idleMs(): number {
+    return this.config.idleTimeoutSeconds * 1000;
+  }
+
+  private get lineMs(): number {
+    return this.config.lineTimeoutSeconds * 1000;
+  }
+
+  /** One timer, re-armed lazily: lines only move lastLineAt, the timer checks it when it fires. */
+  private armIdleTimer(ms: number): void {
+    if (this.idleMs <= 0) return;
+    this.idleTimer = setTimeout(() => this.guard(() => this.checkIdle()), Math.min(Math.max(ms, 0), MAX_TIMER_MS));
+    this.idleTimer.unref();
+  }
+
+  private checkIdle(): void {
+    if (this.finished) return;
+    const quiet = Date.now() - this.lastLineAt;
+    if (this.inputPaused || quiet < this.idleMs) {
+      this.armIdleTimer(this.inputPaused ? this.idleMs : this.idleMs - quiet);
+      return;
     }
+    this.finish(GOODBYE_REASONS.idle, GOODBYE_REASONS.idle, 1000);
+  }
+
+  private armLineTimer(ms: number): void {
+    this.lineTimer = setTimeout(() => this.guard(() => this.checkLine()), Math.min(Math.max(ms, 0), MAX_TIMER_MS));
+    this.lineTimer.unref();
+  }
+
+  private checkLine(): void {
+    this.lineTimer = undefined;
+    const started = this.reader.startedAt;
+    if (this.finished || this.inputClosed || started === undefined) return;
+    const waited = Date.now() - started;
+    if (this.inputPaused || waited < this.lineMs) {
+      this.armLineTimer(this.inputPaused ? this.lineMs : this.lineMs - waited);
+      return;
+    }
+    this.finish(GATEWAY_GOODBYE_REASONS.lineTimeout, GATEWAY_GOODBYE_REASONS.lineTimeout, 1000);
   }
 
   // ---- upstream → client ------------------------------------------------------------------
@@ -185,13 +282,9 @@ export class ClientSession {
 
   private onUpstreamMessage(frame: Buffer, isBinary: boolean): void {
     if (this.finished || isBinary) return;
-    if (isPong(frame)) {
-      // The gateway's own keep-alive pings are answered too; only the client's pongs are its business.
-      if (this.pingsFromClient.shift() === false) return;
-      this.outstanding--;
-    } else if (isResponse(frame)) {
-      this.outstanding--;
-    }
+    // The runtime's answer to a ping the gateway sent upstream; the client's own pongs come from
+    // the gateway, in their place (AnswerQueue).
+    if (isPong(frame)) return;
     if (isGoodbye(frame)) {
       // A goodbye is always the server's last word: pass it on and end now rather than wait for
       // the upstream close, which the runtime may deliver late.
@@ -200,11 +293,29 @@ export class ClientSession {
       this.finish(undefined, goodbyeReason(frame) ?? "server said goodbye", 1000);
       return;
     }
+    const answers = !this.welcomed || isResponse(frame);
+    if (!this.welcomed) this.onWelcome(frame);
     this.write(frame);
+    if (answers) {
+      for (let pongs = this.answers.answered(); pongs > 0; pongs--) this.write(PONG_FRAME);
+    }
     if (!this.finished) this.finishIfAnswered();
   }
 
+  /** The first frame is the welcome: its id and room name the connection in the log. */
+  private onWelcome(frame: Buffer): void {
+    this.welcomed = true;
+    try {
+      const welcome = JSON.parse(frame.toString("utf8")) as { id?: unknown; room?: unknown };
+      if (typeof welcome.id === "string") this.id = welcome.id;
+      if (typeof welcome.room === "string") this.room = welcome.room;
+    } catch {
+      // not a welcome after all: the log goes without id and room
+    }
+  }
+
   private write(frame: Buffer): void {
+    if (this.socket.destroyed) return;
     const fits = this.socket.write(Buffer.concat([frame, NEWLINE], frame.length + 1));
     if (this.socket.writableLength > this.config.maxBufferBytes) {
       this.tooSlow();
@@ -228,8 +339,7 @@ export class ClientSession {
 
   private tooSlow(): void {
     if (this.finished) return;
-    this.config.log(`too slow: ${this.address} (${this.socket.writableLength} bytes unread)`);
-    this.finish(GOODBYE_REASONS.tooSlow, GOODBYE_REASONS.tooSlow, 1008);
+    this.finish(GOODBYE_REASONS.tooSlow, GOODBYE_REASONS.tooSlow, 1008, { unreadBytes: this.socket.writableLength });
   }
 
   private onUpstreamClose(): void {
@@ -241,11 +351,11 @@ export class ClientSession {
   // ---- ending -------------------------------------------------------------------------------
 
   /** Says goodbye (unless one was said already), ends the client and closes the upstream. */
-  private finish(goodbyeReason: string | undefined, why: string, upstreamCode: number): void {
+  private finish(goodbyeReason: string | undefined, why: string, upstreamCode: number, details: LogFields = {}): void {
     if (this.finished) return;
     this.finished = true;
-    this.why = why;
-    clearTimeout(this.stallTimer);
+    this.clearTimers();
+    this.logDisconnect(why, details);
     if (goodbyeReason !== undefined && !this.goodbyeSent && !this.socket.destroyed) {
       this.goodbyeSent = true;
       this.socket.write(`${JSON.stringify(goodbye(goodbyeReason))}\n`);
@@ -255,6 +365,12 @@ export class ClientSession {
     this.graceTimer = setTimeout(() => this.socket.destroy(), this.config.closeGraceMs);
     this.graceTimer.unref();
     this.closeUpstream(upstreamCode);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.stallTimer);
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.lineTimer);
   }
 
   private closeUpstream(code: number): void {
@@ -273,10 +389,23 @@ export class ClientSession {
     if (!this.finished) {
       // The client is gone: leave the room now.
       this.finished = true;
-      clearTimeout(this.stallTimer);
+      this.clearTimers();
+      const error = this.clientError;
+      this.logDisconnect(error === undefined ? CLIENT_CLOSED : CLIENT_ERROR, { message: error });
       this.closeUpstream(1000);
     }
-    this.config.log(`disconnect ${this.address} (${this.why})`);
     this.resolveClosed();
+  }
+
+  /** The connection's names for the log: client address, and from the welcome on, id and room. */
+  private who(): LogFields {
+    return { client: this.address, id: this.id, room: this.room };
+  }
+
+  private logDisconnect(reason: string, details: LogFields): void {
+    if (this.logged) return;
+    this.logged = true;
+    const level: LogLevel = WARN_REASONS.has(reason) ? "warn" : "info";
+    this.log.write(level, "disconnect", { ...this.who(), reason, durationMs: Date.now() - this.connectedAt, ...details });
   }
 }

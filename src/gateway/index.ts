@@ -2,5 +2,6 @@
 export { createGateway, type Gateway } from "./gatewayServer.js";
 export { GATEWAY_DEFAULTS, resolveConfig, connectUrl, clientAddress, type GatewayConfig, type GatewayOptions } from "./config.js";
 export { GATEWAY_GOODBYE_REASONS } from "./clientSession.js";
-export { LineSplitter } from "./lineSplitter.js";
-export { TelnetFilter } from "./telnet.js";
+export { LineReader, type LineSink } from "./lineReader.js";
+export { AnswerQueue } from "./answerQueue.js";
+export { GatewayLog, type LogEvent, type LogFields, type LogLevel } from "./log.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, TcpClient, type RunningGateway } from "../support/gateway.js";
+import { startGateway, TcpClient, type Message, type RunningGateway } from "../support/gateway.js";
 import { startWorker, type RunningWorker } from "../support/worker.js";
 import { TestSocket } from "../support/wsClient.js";
 
@@ -165,12 +165,58 @@ describe("gateway: the actionhero chat flow across TCP and WebSocket", () => {
     expect(((await wrongSecret.socket.request("detailsView")).data as { remoteIP: string }).remoteIP).not.toBe("203.0.113.8");
   });
 
-  it("logs one line per connect and disconnect with the client address", async () => {
+  it("answers ping with pong in its place, after the answers to every earlier request, under a burst of says", async () => {
+    const room = uniqueRoom("pong");
     const a = await tcp();
-    const port = a.client.localPort;
-    await gateway.waitForLog(new RegExp(`^connect 127\\.0\\.0\\.1:${port}$`));
-    a.client.destroy();
-    await gateway.waitForLog(new RegExp(`^disconnect 127\\.0\\.0\\.1:${port} `));
-    expect(gateway.logs.filter((line) => line.includes(`:${port}`))).toHaveLength(2);
+    expect((await a.client.request(`roomChange ${room}`)).status).toBe("OK");
+    const peer = await ws(room);
+    await a.client.nextChat((m) => m.event === "join" && m.from === peer.id);
+    const isAnswer = (m: unknown) => m === "pong" || (typeof m === "object" && m !== null && (m as Message).context === "response");
+    const answer = async () => {
+      const next = await a.client.next(isAnswer, 10_000);
+      return next === "pong" ? "pong" : (next as Message).messageCount;
+    };
+
+    // The room is busy with someone else's burst while our requests and pings are in flight.
+    for (let i = 0; i < 20; i++) peer.socket.send(`say burst ${i}`);
+    // Pipelined: every pong comes right after the response to the say before it.
+    a.client.write(Array.from({ length: 15 }, (_, i) => `say piped ${i}\nping\n`).join(""));
+    const piped: unknown[] = [];
+    for (let i = 0; i < 30; i++) piped.push(await answer());
+    expect(piped).toEqual(Array.from({ length: 15 }, (_, i) => [i + 2, "pong"]).flat());
+
+    // Lock-step: send a say and a ping, read one answer, then the next.
+    for (let i = 0; i < 5; i++) {
+      a.client.write(`say step ${i}\nping\n`);
+      expect(await answer()).toBe(17 + i);
+      expect(await answer()).toBe("pong");
+    }
+    // A ping with nothing outstanding is answered at once, and never twice.
+    a.client.line("ping");
+    expect(await answer()).toBe("pong");
+    await a.client.nothing((m) => m === "pong");
+  });
+
+  it("logs one JSON line per connect and disconnect, with the client address, connection id, room, reason and duration", async () => {
+    const a = await tcp();
+    const client = `127.0.0.1:${a.client.localPort}`;
+    const connect = await gateway.waitForEvent((e) => e.event === "connect" && e.client === client);
+    expect(connect).toMatchObject({ level: "info", component: "gateway", event: "connect", client });
+    expect(new Date(connect.ts as string).toISOString()).toBe(connect.ts);
+    expect((await a.client.request("detailsView")).status).toBe("OK");
+    a.client.line("quit");
+    await a.client.waitEnded();
+    const disconnect = await gateway.waitForEvent((e) => e.event === "disconnect" && e.client === client);
+    expect(disconnect).toMatchObject({ level: "info", component: "gateway", client, id: a.id, room: "defaultRoom", reason: "quit" });
+    expect(disconnect.durationMs).toEqual(expect.any(Number));
+    expect(disconnect.durationMs as number).toBeGreaterThanOrEqual(0);
+    expect(gateway.events.filter((e) => e.client === client).map((e) => e.event)).toEqual(["connect", "disconnect"]);
+
+    // A client that just goes away is logged too, and every line is JSON.
+    const b = await tcp();
+    b.client.destroy();
+    const gone = await gateway.waitForEvent((e) => e.event === "disconnect" && e.id === b.id);
+    expect(gone).toMatchObject({ reason: "client closed", client: `127.0.0.1:${b.client.localPort}` });
+    expect(gateway.events.filter((e) => "unparsable" in e)).toEqual([]);
   });
 });

@@ -22,15 +22,38 @@ describe("the edgechat-gateway command", () => {
   it("prints its options with --help and refuses a bad value", () => {
     const help = spawnSync(process.execPath, ["bin/edgechat-gateway.mjs", "--help"], { encoding: "utf8" });
     expect(help.status).toBe(0);
-    for (const option of ["--port", "--host", "--upstream", "--gateway-secret", "--max-message-bytes", "--max-buffer-bytes"]) {
+    for (const option of [
+      "--port",
+      "--host",
+      "--upstream",
+      "--gateway-secret",
+      "--max-message-bytes",
+      "--max-buffer-bytes",
+      "--idle-timeout-seconds",
+      "--line-timeout-seconds",
+      "--max-connections-per-ip",
+    ]) {
       expect(help.stdout).toContain(option);
     }
-    for (const variable of ["GATEWAY_PORT", "GATEWAY_HOST", "UPSTREAM_URL", "GATEWAY_SECRET", "MAX_MESSAGE_BYTES", "MAX_BUFFER_BYTES"]) {
+    for (const variable of [
+      "GATEWAY_PORT",
+      "GATEWAY_HOST",
+      "UPSTREAM_URL",
+      "GATEWAY_SECRET",
+      "MAX_MESSAGE_BYTES",
+      "MAX_BUFFER_BYTES",
+      "IDLE_TIMEOUT_SECONDS",
+      "LINE_TIMEOUT_SECONDS",
+      "MAX_CONNECTIONS_PER_IP",
+    ]) {
       expect(help.stdout).toContain(variable);
     }
     const bad = spawnSync(process.execPath, ["bin/edgechat-gateway.mjs", "--max-message-bytes", "lots"], { encoding: "utf8" });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain("max-message-bytes");
+    const negative = spawnSync(process.execPath, ["bin/edgechat-gateway.mjs", "--idle-timeout-seconds", "-1"], { encoding: "utf8" });
+    expect(negative.status).not.toBe(0);
+    expect(negative.stderr).toContain("idle-timeout-seconds");
   });
 
   it("takes its settings from environment variables, and says goodbye on SIGINT", async () => {
@@ -40,6 +63,7 @@ describe("the edgechat-gateway command", () => {
       UPSTREAM_URL: worker.wsUrl,
       GATEWAY_SECRET: exampleDevVars().GATEWAY_SECRET,
       MAX_MESSAGE_BYTES: "12",
+      MAX_CONNECTIONS_PER_IP: "1",
     });
     children.push(child);
     expect(child.output()).toContain(`-> ${worker.wsUrl}/connect`);
@@ -50,6 +74,10 @@ describe("the edgechat-gateway command", () => {
     // The line limit came from MAX_MESSAGE_BYTES (the Worker itself allows 65536).
     expect(await client.request("say 12345678")).toMatchObject({ status: "OK", messageCount: 2 });
     expect(await client.request("say 123456789")).toMatchObject({ status: "error", code: "message_too_large", messageCount: 3 });
+    // The per-address limit came from MAX_CONNECTIONS_PER_IP.
+    const second = await TcpClient.open(child.port);
+    clients.push(second);
+    expect(await second.waitEnded()).toMatchObject([{ status: "error", code: "too_many_connections" }]);
     child.child.kill("SIGINT");
     expect((await client.waitEnded()).at(-1)).toEqual({ context: "api", status: "Bye!", reason: "server shutting down" });
     expect(await child.exited).toEqual({ code: 0, signal: null });

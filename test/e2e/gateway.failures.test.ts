@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnGatewayProcess, startGateway, TcpClient, type RunningGateway } from "../support/gateway.js";
+import { parseLogLine, spawnGatewayProcess, startGateway, TcpClient, type LogEvent, type RunningGateway } from "../support/gateway.js";
 import { startWorker, type RunningWorker } from "../support/worker.js";
 import { TestSocket } from "../support/wsClient.js";
 
@@ -61,7 +61,9 @@ describe("gateway failures and limits", () => {
       slow.client.socket.pause(); // stops reading: the kernel buffers fill, then the gateway's
       const big = "b".repeat(700_000);
       let sent = 0;
-      while (!gateway.logs.some((line) => line.startsWith("too slow:"))) {
+      const slowClient = `127.0.0.1:${slow.client.localPort}`;
+      const isTooSlow = (e: LogEvent) => e.event === "disconnect" && e.client === slowClient && e.reason === "too slow";
+      while (!gateway.events.some(isTooSlow)) {
         expect(sent).toBeLessThan(60); // ~40 MB: far past any kernel buffer
         await broadcast(room, { n: sent, big });
         // The reader in the same room and the same gateway gets every broadcast meanwhile.
@@ -69,8 +71,10 @@ describe("gateway failures and limits", () => {
         expect(got.room).toBe(room);
         sent++;
       }
-      const tooSlow = await gateway.waitForLog(new RegExp(`^too slow: 127\\.0\\.0\\.1:${slow.client.localPort} `));
-      expect(tooSlow).toBeTruthy();
+      const tooSlow = await gateway.waitForEvent(isTooSlow);
+      // `room` in the log is the room the connection started in (from its welcome).
+      expect(tooSlow).toMatchObject({ level: "warn", component: "gateway", id: slow.id, room: "defaultRoom" });
+      expect(tooSlow.unreadBytes).toEqual(expect.any(Number));
 
       // The room sees it leave at once, and the other client still gets new messages.
       expect(await fast.client.nextChat((m) => m.event === "leave" && m.from === slow.id)).toMatchObject({ room });
@@ -121,6 +125,11 @@ describe("gateway failures and limits", () => {
     client.line("roomView");
     const rest = await client.waitEnded(10_000);
     expect(rest).toEqual([{ context: "api", status: "Bye!", reason: "server unavailable" }]);
+    const address = `127.0.0.1:${client.localPort}`;
+    const error = await gateway.waitForEvent((e) => e.event === "error" && e.client === address);
+    expect(error).toMatchObject({ level: "error", component: "gateway", what: "upstream" });
+    expect(error.message).toEqual(expect.any(String));
+    expect(await gateway.waitForEvent((e) => e.event === "disconnect" && e.client === address)).toMatchObject({ reason: "server unavailable" });
   });
 
   it("lets two gateways serve the same room (no state in the gateway)", async () => {
@@ -158,6 +167,91 @@ describe("gateway failures and limits", () => {
     expect(quiet.client.received.filter(isGoodbye)).toEqual([]);
   });
 
+  it("closes a TCP client that sent no line for --idle-timeout-seconds with the Worker's goodbye, though its upstream is kept alive; a ping line counts", async () => {
+    const gateway = await gatewayFor(worker.wsUrl, { idleTimeoutSeconds: 1, keepaliveMs: 100 });
+    const room = `idle-${process.pid}`;
+    const peer = await ws(room);
+    const quiet = await tcp(gateway.port);
+    const pinging = await tcp(gateway.port);
+    for (const c of [quiet, pinging]) {
+      expect((await c.client.request(`roomChange ${room}`)).status).toBe("OK");
+      await peer.socket.nextChat((m) => m.event === "join" && m.from === c.id);
+    }
+    // One client sends only `ping` lines, the other nothing at all.
+    let pongs = 0;
+    while (!quiet.client.ended && !quiet.client.closed) {
+      pinging.client.line("ping");
+      expect(await pinging.client.next((m) => m === "pong", 10_000)).toBe("pong");
+      pongs++;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(pongs).toBeGreaterThan(2);
+    const rest = await quiet.client.waitEnded();
+    expect(rest.filter(isGoodbye)).toEqual([{ context: "api", status: "Bye!", reason: "idle timeout" }]);
+    expect(await peer.socket.nextChat((m) => m.event === "leave")).toMatchObject({ from: quiet.id, room });
+    expect(await gateway.waitForEvent((e) => e.event === "disconnect" && e.id === quiet.id)).toMatchObject({ reason: "idle timeout" });
+    // The pinging client is still there and still works.
+    expect(pinging.client.ended || pinging.client.closed).toBe(false);
+    expect(await pinging.client.request("roomView")).toMatchObject({ status: "OK", data: { members: expect.arrayContaining([pinging.id, peer.id]) } });
+    // Once it stops, it goes the same way.
+    expect((await pinging.client.waitEnded(10_000)).filter(isGoodbye)).toEqual([{ context: "api", status: "Bye!", reason: "idle timeout" }]);
+  });
+
+  it("ends a connection whose line is not finished within --line-timeout-seconds of its first byte", async () => {
+    const gateway = await gatewayFor(worker.wsUrl, { lineTimeoutSeconds: 1 });
+    const room = `linetimeout-${process.pid}`;
+    const peer = await ws(room);
+    const slow = await tcp(gateway.port);
+    expect((await slow.client.request(`roomChange ${room}`)).status).toBe("OK");
+    await peer.socket.nextChat((m) => m.event === "join" && m.from === slow.id);
+    // Whole lines, however slow, are fine; so are telnet commands between lines.
+    slow.client.write(Buffer.from([0xff, 0xfd, 0x01]));
+    await slow.client.nothing(isGoodbye, 1_500);
+    expect(await slow.client.request("say whole")).toMatchObject({ status: "OK", messageCount: 2 });
+    // A line that keeps trickling in but never ends is not.
+    slow.client.write("say never ");
+    let sent = 0;
+    while (!slow.client.ended && !slow.client.closed && sent < 100) {
+      slow.client.write("e");
+      sent++;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const rest = await slow.client.waitEnded();
+    expect(rest.filter(isGoodbye)).toEqual([{ context: "api", status: "Bye!", reason: "line timeout" }]);
+    expect(await peer.socket.nextChat((m) => m.event === "leave")).toMatchObject({ from: slow.id, room });
+    expect(peer.socket.received.filter((m) => typeof m === "object" && m.from === slow.id && m.event === undefined).map((m) => (m as { message: unknown }).message)).toEqual(["whole"]);
+    expect(await gateway.waitForEvent((e) => e.event === "disconnect" && e.id === slow.id)).toMatchObject({ reason: "line timeout" });
+  });
+
+  it("refuses connections past --max-connections-per-ip with one clear line before any upstream opens (nobody is announced)", async () => {
+    const gateway = await gatewayFor(worker.wsUrl, { maxConnectionsPerIp: 2 });
+    const watcher = await TestSocket.connect(`${worker.wsUrl}/connect`); // in the default room, where TCP clients start
+    cleanups.push(() => watcher.socket.close());
+    const a = await tcp(gateway.port);
+    const b = await tcp(gateway.port);
+    const joins = () => watcher.socket.received.filter((m) => typeof m === "object" && m.event === "join").map((m) => (m as { from: unknown }).from);
+    for (const c of [a, b]) await watcher.socket.nextChat((m) => m.event === "join" && m.from === c.id);
+
+    const refused = await TcpClient.open(gateway.port);
+    cleanups.push(() => refused.destroy());
+    const rest = await refused.waitEnded();
+    expect(rest).toEqual([
+      { context: "api", status: "error", code: "too_many_connections", error: expect.stringMatching(/\b2\b.*127\.0\.0\.1|127\.0\.0\.1.*\b2\b/) },
+    ]);
+    const refusal = await gateway.waitForEvent((e) => e.event === "refusal" && e.client === `127.0.0.1:${refused.localPort}`);
+    expect(refusal).toMatchObject({ level: "warn", component: "gateway", code: "too_many_connections", limit: 2 });
+    await watcher.socket.nothing((m) => typeof m === "object" && m.event === "join", 500);
+    expect(joins()).toEqual([a.id, b.id]);
+    expect(gateway.gateway.clientCount).toBe(2);
+
+    // When one leaves, a new connection is admitted again.
+    a.client.destroy();
+    await watcher.socket.nextChat((m) => m.event === "leave" && m.from === a.id);
+    const c = await tcp(gateway.port);
+    expect(await c.client.request("roomView")).toMatchObject({ status: "OK" });
+    await watcher.socket.nextChat((m) => m.event === "join" && m.from === c.id);
+  });
+
   it("says 'server shutting down' to every client when the gateway closes", async () => {
     const gateway = await startGateway(worker.wsUrl);
     const room = `shutdown-${process.pid}`;
@@ -187,9 +281,15 @@ describe("gateway failures and limits", () => {
     const exit = await child.exited;
     expect(exit.code).toBe(0);
     expect(Date.now() - started).toBeLessThan(5_000);
-    const output = child.output();
-    expect(output).toContain(`connect 127.0.0.1:${a.client.localPort}`);
-    expect(output).toContain(`disconnect 127.0.0.1:${b.client.localPort}`);
+    const events = child
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map(parseLogLine);
+    expect(events).toContainEqual(expect.objectContaining({ event: "connect", client: `127.0.0.1:${a.client.localPort}` }));
+    expect(events).toContainEqual(
+      expect.objectContaining({ event: "disconnect", client: `127.0.0.1:${b.client.localPort}`, id: b.id, reason: "server shutting down" }),
+    );
   });
 });
 

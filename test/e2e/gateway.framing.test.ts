@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LineSplitter } from "../../src/gateway/lineSplitter.js";
-import { TelnetFilter } from "../../src/gateway/telnet.js";
+import { LineReader } from "../../src/gateway/lineReader.js";
 import { startGateway, TcpClient, type RunningGateway } from "../support/gateway.js";
 import { startWorker, type RunningWorker } from "../support/worker.js";
 import { TestSocket } from "../support/wsClient.js";
@@ -52,7 +51,7 @@ describe("gateway framing over real sockets", () => {
     expect(await a.client.nextResponse()).toMatchObject({ status: "OK", messageCount: 2 });
     expect(await a.client.nextResponse()).toMatchObject({ status: "OK", messageCount: 3, data: { a: "1", b: "two words" } });
     await a.client.nothing((m) => typeof m === "object" && m.context === "response");
-    // Only one \r is a line ending; a second one is part of the line.
+    // A CR before the LF is part of the line end, not of the value.
     expect(await a.client.request("paramAdd c=x\r")).toMatchObject({ status: "OK", messageCount: 4 });
     expect(await a.client.request("paramView c")).toMatchObject({ data: "x", messageCount: 5 });
   });
@@ -174,6 +173,74 @@ describe("gateway framing over real sockets", () => {
     expect(await a.client.request("paramView t")).toMatchObject({ data: "12" });
   });
 
+  it("strips two-byte telnet commands (NOP, AYT, GA) and an escaped IAC IAC inside a line", async () => {
+    const a = await tcp();
+    a.client.write(Buffer.concat([
+      Buffer.from("paramAdd n=a"),
+      Buffer.from([0xff, 0xf1]), // NOP
+      Buffer.from("b"),
+      Buffer.from([0xff, 0xf6, 0xff, 0xf9]), // AYT, GA
+      Buffer.from("c\n"),
+    ]));
+    expect(await a.client.nextResponse()).toMatchObject({ status: "OK", messageCount: 1 });
+    expect(await a.client.request("paramView n")).toMatchObject({ data: "abc", messageCount: 2 });
+  });
+
+  describe("a 0xFF byte never merges or loses lines", () => {
+    const isResponse = (m: unknown) => typeof m === "object" && m !== null && (m as { context?: unknown }).context === "response";
+    const telnetError = { status: "error", code: "bad_request", error: expect.stringContaining("telnet") };
+    const utf8Error = { status: "error", code: "bad_request", error: expect.stringContaining("UTF-8") };
+    const rows: [string, number[], string, Record<string, unknown>][] = [
+      ["a lone IAC at the end of the line", [0xff], "\n", telnetError],
+      ["a lone IAC before CR LF", [0xff], "\r\n", telnetError],
+      ["IAC WILL without its option byte", [0xff, 0xfb], "\n", telnetError],
+      ["IAC DO without its option byte, before a bare CR", [0xff, 0xfd], "\r", telnetError],
+      ["IAC SB without IAC SE", [0xff, 0xfa], "\n", telnetError],
+      ["IAC SB with data but no IAC SE", [0xff, 0xfa, 0x18, 0x00, 0x41], "\n", telnetError],
+      ["IAC followed by a byte that is not a telnet command", [0xff, 0x41], "\n", telnetError],
+      ["an escaped IAC IAC followed by a lone IAC", [0xff, 0xff, 0xff], "\n", telnetError],
+      ["an escaped IAC IAC (a 0xFF data byte: not UTF-8)", [0xff, 0xff], "\n", utf8Error],
+    ];
+    for (const [label, bytes, end, error] of rows) {
+      it(`${label}: that line is bad_request, the next line is answered as usual, nothing reaches the room`, async () => {
+        const room = `ff-${process.pid}-${rows.findIndex((row) => row[0] === label)}`;
+        const a = await tcp();
+        expect((await a.client.request(`roomChange ${room}`)).status).toBe("OK");
+        const watcher = await TestSocket.connect(`${worker.wsUrl}/connect?room=${room}`);
+        a.client.write(Buffer.concat([Buffer.from("say x"), Buffer.from(bytes), Buffer.from(`${end}paramsView\n`)]));
+        expect(await a.client.nextResponse()).toMatchObject({ ...error, messageCount: 2 });
+        expect(await a.client.nextResponse()).toMatchObject({ status: "OK", messageCount: 3, data: {} });
+        expect(await a.client.request("say after")).toMatchObject({ status: "OK", messageCount: 4 });
+        await watcher.socket.nextChat((m) => m.message === "after");
+        const said = watcher.socket.received.filter((m) => typeof m === "object" && m.context === "user" && m.event === undefined);
+        expect(said.map((m) => (m as { message: unknown }).message)).toEqual(["after"]);
+        await a.client.nothing(isResponse);
+        watcher.socket.close();
+      });
+    }
+  });
+
+  it("CR LF, CR NUL, bare CR and LF each end one line, also when the CR and its LF or NUL come in another read", async () => {
+    const a = await tcp();
+    a.client.write("paramAdd a=1\r"); // a bare CR ends the line at once
+    expect(await a.client.nextResponse()).toMatchObject({ status: "OK", messageCount: 1 });
+    await separateRead();
+    a.client.write("\0paramAdd b=2\r"); // that NUL completes the CR NUL before it: not part of the next line
+    expect(await a.client.nextResponse()).toMatchObject({ status: "OK", messageCount: 2 });
+    await separateRead();
+    a.client.write("\nparamAdd c=3\r\0paramAdd d=4\rparamAdd e=5\r\nparamAdd f=6\nparamAdd g=7\r\r\nparamsView\r");
+    for (let count = 3; count <= 7; count++) expect(await a.client.nextResponse()).toMatchObject({ status: "OK", messageCount: count });
+    expect(await a.client.nextResponse()).toMatchObject({
+      status: "OK",
+      messageCount: 8,
+      data: { a: "1", b: "2", c: "3", d: "4", e: "5", f: "6", g: "7" },
+    });
+    await separateRead();
+    a.client.write("\0"); // the NUL of that last CR NUL, late
+    await a.client.nothing((m) => typeof m === "object" && m.context === "response");
+    expect(await a.client.request("paramView a")).toMatchObject({ data: "1", messageCount: 9 });
+  });
+
   it("sends the server's goodbye once on quit and closes", async () => {
     const a = await tcp();
     a.client.line("quit");
@@ -182,44 +249,90 @@ describe("gateway framing over real sockets", () => {
   });
 });
 
-describe("line splitter and telnet filter, byte by byte", () => {
-  function split(chunks: Buffer[], max: number): (string | "OVERSIZE")[] {
-    const out: (string | "OVERSIZE")[] = [];
-    const splitter = new LineSplitter(max, { line: (b) => out.push(b.toString("utf8")), oversize: () => out.push("OVERSIZE") });
-    for (const chunk of chunks) splitter.push(chunk);
-    splitter.end();
+describe("the line reader, byte by byte", () => {
+  type Out = string | "OVERSIZE" | "MALFORMED" | "INTERRUPT";
+  function read(chunks: Buffer[], max: number): Out[] {
+    const out: Out[] = [];
+    const reader = new LineReader(max, {
+      line: (b) => out.push(b.toString("latin1")),
+      oversize: () => out.push("OVERSIZE"),
+      malformed: () => out.push("MALFORMED"),
+      interrupt: () => out.push("INTERRUPT"),
+    });
+    for (const chunk of chunks) reader.push(chunk);
+    reader.end();
     return out;
   }
-  const input = Buffer.from("a😀b\r\n\r\n12345\n123456\r\n1234567\nxy\r\r\nlast");
-
-  it("gives the same lines however the input is cut", () => {
-    const expected = ["a😀b", "", "12345", "123456", "OVERSIZE", "xy\r", "last"];
-    expect(split([input], 6)).toEqual(expected);
-    for (let size = 1; size <= 8; size++) {
+  /** The same input cut into pieces of every size from 1 to `upTo` bytes. */
+  function everyCut(input: Buffer, upTo = 9): Buffer[][] {
+    const cuts: Buffer[][] = [[input]];
+    for (let size = 1; size <= upTo; size++) {
       const chunks: Buffer[] = [];
       for (let i = 0; i < input.length; i += size) chunks.push(input.subarray(i, i + size));
-      expect(split(chunks, 6)).toEqual(expected);
+      cuts.push(chunks);
     }
+    return cuts;
+  }
+  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : Buffer.from(p))));
+
+  it("gives the same lines however the input is cut: every line end, telnet commands, malformed lines, oversize lines", () => {
+    const input = bytes(
+      "ab\r\n", "\r\n", "12345\n", "123456\r\n", "1234567\n", "xy\r\r\n", "cr\r", "nul\r\0", "lf\n",
+      "a", [0xff, 0xfb, 0x01], "b", [0xff, 0xf1], "c", [0xff, 0xfa, 0x18, 0x00, 0x41, 0xff, 0xff, 0xff, 0xf0], "d", [0xff, 0xff], "\n",
+      "bad", [0xff], "\n", "bad", [0xff, 0xfd], "\r", "bad", [0xff, 0xfa, 0x01], "\r\n", "bad", [0xff, 0x41], "x\n", "ok\n",
+      [0xff, 0xfd, 0x03], "\n", "n\0ul\n", "last",
+    );
+    const expected: Out[] = [
+      "ab", "", "12345", "123456", "OVERSIZE", "xy", "", "cr", "nul", "lf",
+      "abcd\xff",
+      "MALFORMED", "MALFORMED", "MALFORMED", "MALFORMED", "ok",
+      "", "n\0ul", "last",
+    ];
+    for (const chunks of everyCut(input)) expect(read(chunks, 6)).toEqual(expected);
   });
 
-  it("buffers at most max+1 bytes of an oversize line and reports it once", () => {
-    const out: string[] = [];
-    const splitter = new LineSplitter(4, { line: (b) => out.push(b.toString()), oversize: () => out.push("OVERSIZE") });
-    splitter.push(Buffer.from("abcd\r"));
+  it("keeps a CR and the LF or NUL after it one line end across reads, and a NUL after anything else is data", () => {
+    expect(read([bytes("a\r"), bytes("\n"), bytes("b\r"), bytes("\0"), bytes("\0c\n")], 10)).toEqual(["a", "b", "\0c"]);
+  });
+
+  it("reports an oversize line once, as soon as it passes the limit, buffering at most the limit", () => {
+    const out: Out[] = [];
+    const reader = new LineReader(4, {
+      line: (b) => out.push(b.toString()),
+      oversize: () => out.push("OVERSIZE"),
+      malformed: () => out.push("MALFORMED"),
+      interrupt: () => out.push("INTERRUPT"),
+    });
+    reader.push(bytes("ab", [0xff, 0xfb, 0x01], "cd"));
     expect(out).toEqual([]);
-    splitter.push(Buffer.from("x"));
+    reader.push(bytes("e"));
     expect(out).toEqual(["OVERSIZE"]);
-    for (let i = 0; i < 100; i++) splitter.push(Buffer.from("more"));
-    splitter.push(Buffer.from("\nok\n"));
+    for (let i = 0; i < 100; i++) reader.push(bytes("more", [0xff]));
+    reader.push(bytes("\nok\n"));
     expect(out).toEqual(["OVERSIZE", "ok"]);
   });
 
-  it("strips telnet commands cut between reads and stops at an interrupt", () => {
-    const filter = new TelnetFilter();
-    expect(filter.process(Buffer.from([0x61, 0xff])).data.toString()).toBe("a");
-    expect(filter.process(Buffer.from([0xfd])).data.toString()).toBe("");
-    expect(filter.process(Buffer.from([0x01, 0x62, 0xff, 0xff, 0x63])).data).toEqual(Buffer.from([0x62, 0xff, 0x63]));
-    const interrupted = filter.process(Buffer.from([0x64, 0xff, 0xf4, 0x65]));
-    expect(interrupted).toEqual({ data: Buffer.from("d"), interrupt: true });
+  it("stops at Ctrl-C / Ctrl-D, dropping the line being typed, but not at 0x03 as an option or inside a subnegotiation", () => {
+    for (const interrupt of [[0x03], [0x04], [0xff, 0xf4], [0xff, 0xec], [0xff, 0xee]]) {
+      for (const chunks of everyCut(bytes("one\ntw", interrupt, "o\nthree\n"))) expect(read(chunks, 100)).toEqual(["one", "INTERRUPT"]);
+    }
+    expect(read([bytes("a", [0xff, 0xfb, 0x03], "b", [0xff, 0xfa, 0x03, 0x04, 0xff, 0xf0], "c\n")], 100)).toEqual(["abc"]);
+  });
+
+  it("counts a line as started from its first byte, not for complete telnet commands alone", () => {
+    const reader = new LineReader(100, { line: () => {}, oversize: () => {}, malformed: () => {}, interrupt: () => {} });
+    reader.push(bytes([0xff, 0xfd, 0x01, 0xff, 0xf1]), 1000);
+    expect(reader.startedAt).toBeUndefined();
+    reader.push(bytes([0xff]), 2000); // a command under way
+    expect(reader.startedAt).toBe(2000);
+    reader.push(bytes([0xf1]), 3000);
+    expect(reader.startedAt).toBeUndefined();
+    reader.push(bytes("say"), 4000);
+    reader.push(bytes(" hi"), 5000);
+    expect(reader.startedAt).toBe(4000);
+    reader.push(bytes("\nnext"), 6000);
+    expect(reader.startedAt).toBe(6000);
+    reader.push(bytes("\r\n"), 7000);
+    expect(reader.startedAt).toBeUndefined();
   });
 });

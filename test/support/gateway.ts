@@ -9,20 +9,57 @@ import { Inbox, parseFrame, type Frame, type Message } from "./inbox.js";
 
 export type { Message };
 
+/** One structured gateway log line (connect, disconnect, refusal, error). */
+export type LogEvent = Record<string, unknown>;
+
+/** A log line as JSON, or `{ unparsable: line }`. */
+export function parseLogLine(line: string): LogEvent {
+  try {
+    const value: unknown = JSON.parse(line);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as LogEvent;
+  } catch {
+    // not JSON
+  }
+  return { unparsable: line };
+}
+
 export interface RunningGateway {
   gateway: Gateway;
   port: number;
-  /** Every log line so far (connect, disconnect, too slow, ...). */
+  /** Every log line so far, as written. */
   logs: string[];
+  /** Every log line so far, JSON parsed (a line that is not JSON shows up as `{ unparsable: line }`). */
+  events: LogEvent[];
   /** Waits for a log line (already logged or still to come) that matches. */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Waits for a log event (already logged or still to come) that matches. */
+  waitForEvent(match: (event: LogEvent) => boolean, timeoutMs?: number): Promise<LogEvent>;
   close(): Promise<void>;
 }
 
 /** The gateway in-process on a free loopback port, in front of `upstream` (a Worker's ws:// URL). */
 export async function startGateway(upstream: string, options: Partial<GatewayOptions> = {}): Promise<RunningGateway> {
   const logs: string[] = [];
+  const events: LogEvent[] = [];
   const listeners = new Set<() => void>();
+  const waitFor = <T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> => {
+    const found = find();
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`no log line ${what}; got ${JSON.stringify(logs.slice(-5))}`));
+      }, timeoutMs);
+      const check = () => {
+        const hit = find();
+        if (hit === undefined) return;
+        clearTimeout(timer);
+        listeners.delete(check);
+        resolve(hit);
+      };
+      listeners.add(check);
+    });
+  };
   const gateway = await createGateway({
     upstream,
     port: 0,
@@ -30,6 +67,7 @@ export async function startGateway(upstream: string, options: Partial<GatewayOpt
     gatewaySecret: exampleDevVars().GATEWAY_SECRET,
     log: (line) => {
       logs.push(line);
+      events.push(parseLogLine(line));
       for (const wake of [...listeners]) wake();
     },
     ...options,
@@ -38,24 +76,9 @@ export async function startGateway(upstream: string, options: Partial<GatewayOpt
     gateway,
     port: gateway.address.port,
     logs,
-    waitForLog(pattern, timeoutMs = 10_000) {
-      const found = logs.find((line) => pattern.test(line));
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`no log line matching ${pattern}; got ${JSON.stringify(logs.slice(-5))}`));
-        }, timeoutMs);
-        const check = () => {
-          const line = logs.find((entry) => pattern.test(entry));
-          if (!line) return;
-          clearTimeout(timer);
-          listeners.delete(check);
-          resolve(line);
-        };
-        listeners.add(check);
-      });
-    },
+    events,
+    waitForLog: (pattern, timeoutMs = 10_000) => waitFor(() => logs.find((line) => pattern.test(line)), `matching ${pattern}`, timeoutMs),
+    waitForEvent: (match, timeoutMs = 10_000) => waitFor(() => events.find(match), "with that event", timeoutMs),
     close: () => gateway.close(),
   };
 }

@@ -239,5 +239,36 @@ export function hostileCases(): HostileCase[] {
   add({ name: "a binary frame of MAX_MESSAGE_BYTES + 1 is bad_request", frame: Buffer.alloc(MAX + 1, 0x61), expect: BAD, only: "ws" });
   add({ name: "a browser sending the gateway's one-byte control frame gets bad_request", frame: Buffer.from([1]), expect: BAD, only: "ws" });
 
+  // ---- raw TCP bytes: telnet commands and line ends (README "The TCP gateway") ----
+  // Each is one line with its own line end; the runner's next line must be answered as usual.
+  const raw = (...parts: (string | number[])[]) => Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : Buffer.from(part))));
+  const MALFORMED_TELNET: [string, number[]][] = [
+    ["a lone IAC (0xFF)", [0xff]],
+    ["IAC WILL without its option", [0xff, 0xfb]],
+    ["IAC DONT without its option", [0xff, 0xfe]],
+    ["IAC SB without IAC SE", [0xff, 0xfa]],
+    ["IAC SB NAWS with data but no IAC SE", [0xff, 0xfa, 0x1f, 0x00, 0x50]],
+    ["IAC and a byte that is no telnet command", [0xff, 0x20]],
+    ["IAC IAC and a lone IAC", [0xff, 0xff, 0xff]],
+  ];
+  for (const [label, bytes] of MALFORMED_TELNET) {
+    for (const end of ["\n", "\r\n", "\r"]) {
+      add({ name: `a line with ${label} before ${JSON.stringify(end)} is bad_request and merges with nothing`, frame: raw("say x", bytes, end), expect: BAD, only: "tcp" });
+    }
+  }
+  add({ name: "a line with IAC IAC (a 0xFF data byte, not UTF-8) is bad_request", frame: raw("say x", [0xff, 0xff], "\n"), expect: BAD, only: "tcp" });
+  add({
+    name: "well-formed telnet commands inside a line (WILL, NOP, SB ... SE, AYT) are removed",
+    frame: raw("say ", [0xff, 0xfb, 0x01], "tel", [0xff, 0xf1], "n", [0xff, 0xfa, 0x18, 0x00, 0x41, 0x4e, 0x53, 0x49, 0xff, 0xf0], "e", [0xff, 0xf6], "t\r\n"),
+    expect: "OK",
+    broadcast: "telnet",
+    only: "tcp",
+  });
+  add({ name: "a subnegotiation carrying an escaped IAC IAC is removed whole", frame: raw("say sub", [0xff, 0xfa, 0x18, 0xff, 0xff, 0x01, 0xff, 0xf0], "ok\n"), expect: "OK", broadcast: "subok", only: "tcp" });
+  for (const [label, end] of [["a bare CR", "\r"], ["CR NUL", "\r\u0000"], ["CR LF", "\r\n"], ["LF", "\n"], ["CR CR LF (one line, then an empty one)", "\r\r\n"]]) {
+    add({ name: `${label} ends the line`, frame: raw(`say ends with ${label}`, end), expect: "OK", broadcast: `ends with ${label}`, only: "tcp" });
+  }
+  add({ name: "a NUL that follows no CR is text", frame: raw("say nul\u0000inside\n"), expect: "OK", broadcast: "nul\u0000inside", only: "tcp" });
+
   return cases;
 }
