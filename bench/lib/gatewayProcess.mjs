@@ -20,7 +20,7 @@ export async function startGatewayProcess(upstream, gatewaySecret) {
     external: ["bufferutil", "utf-8-validate"],
     logLevel: "error",
   });
-  const child = spawn(process.execPath, [outfile, "--port", "0", "--host", "127.0.0.1", "--upstream", upstream, "--gateway-secret", gatewaySecret], {
+  const child = spawn(process.execPath, [outfile, "--port", "0", "--host", "127.0.0.1", "--upstream", upstream, "--gateway-secret", gatewaySecret, "--max-connections-per-ip", "0"], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, MAX_STALL_MS: "0" },
   });
