@@ -63,6 +63,7 @@ export class SessionState {
    *   sets the point in the new stream.
    */
   entered(room: string, point: ResumePoint, resumed: boolean): void {
+    if (typeof point.seq !== "number" || typeof point.epoch !== "string") return; // a server without resume points
     const sameStream = this.epochs.get(room) === point.epoch;
     this.epochs.set(room, point.epoch);
     if (resumed) {

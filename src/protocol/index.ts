@@ -4,6 +4,7 @@ export * from "./limits.js";
 export * from "./rooms.js";
 export * from "./text.js";
 export * from "./resume.js";
+export * from "./cursor.js";
 export * from "./verbs.js";
 export * from "./requests.js";
 export * from "./frames.js";

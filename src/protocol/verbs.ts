@@ -1,4 +1,5 @@
 import { ProtocolError } from "./errors.js";
+import { cursorOrder } from "./cursor.js";
 import type { ChatMessage } from "./messages.js";
 import { parseResumeArgs, type ResumeArgs, type ResumePoint } from "./resume.js";
 import { isValidRoomName, ROOM_NAME_RULE } from "./rooms.js";
@@ -118,6 +119,8 @@ function roomWithResume(verb: Verb, rest: string): { room: string } & ResumeArgs
     // Anything that is not a resume option makes the whole argument one (invalid) room name.
     if (!option) return { room: roomArgument(verb, rest.trim()) };
     if (options.has(option[1])) throw new ProtocolError("bad_request", `${option[1]} given twice`);
+    // An empty argument is a missing one (spec section 10), and an option named is one given.
+    if (option[2] === "") throw new ProtocolError("bad_request", `${option[1]}= needs a value: ${VERB_TABLE[verb].usage}`);
     options.set(option[1], option[2]);
   }
   const room = roomArgument(verb, words[0] ?? "");
@@ -182,7 +185,10 @@ export const VERB_TABLE: { readonly [V in Verb]: VerbSpec<V> } = {
       const argument = rest.trim();
       if (argument === "") return {};
       const words = argument.split(/\s+/);
-      if (words.length === 2) return { room: roomArgument("roomView", words[0]), cursor: cursorArgument(words[1]) };
+      if (words.length === 2) {
+        const room = roomArgument("roomView", words[0]);
+        return { room, cursor: cursorArgument(room, words[1]) };
+      }
       return { room: roomArgument("roomView", argument) };
     },
     json(field) {
@@ -193,7 +199,7 @@ export const VERB_TABLE: { readonly [V in Verb]: VerbSpec<V> } = {
         return {};
       }
       const args: VerbArgs<"roomView"> = { room: roomArgument("roomView", requiredString(room, "room")) };
-      if (cursor !== undefined && cursor !== null) args.cursor = cursorArgument(cursor);
+      if (cursor !== undefined && cursor !== null) args.cursor = cursorArgument(args.room as string, cursor);
       return args;
     },
   },
@@ -271,16 +277,10 @@ function requiredLineArgument(verb: Verb, name: string, rest: string): string {
   return argument;
 }
 
-/** Cursors are opaque: what an earlier roomView returned. The room checks them; this checks the shape. */
-const CURSOR = /^[A-Za-z0-9_-]{1,200}$/;
-
-export function cursorArgument(value: unknown): string {
-  if (typeof value !== "string" || !CURSOR.test(value)) throw notACursor();
-  return value;
-}
-
-export function notACursor(): ProtocolError {
-  return new ProtocolError("bad_request", "not a cursor from roomView: pass back the cursor of the previous page");
+/** A cursor of `room` (see cursor.ts): what an earlier roomView of that room returned. */
+export function cursorArgument(room: string, value: unknown): string {
+  cursorOrder(room, value);
+  return value as string;
 }
 
 /** `history` takes how many of the last kept messages to return, at least 1. */

@@ -32,7 +32,7 @@ export async function handleApi(request: Request, env: Env, settings: Settings, 
     allow(request, "GET");
     const room = roomParam(name);
     const cursor = new URL(request.url).searchParams.get("cursor") || undefined;
-    if (cursor !== undefined) asBadRequest(() => cursorArgument(cursor));
+    if (cursor !== undefined) asBadRequest(() => cursorArgument(room, cursor));
     const outcome = await roomStub(env, room).roomView(room, cursor);
     if (!outcome.ok) throw new HttpError(400, outcome.code, outcome.message);
     return json(outcome.value);

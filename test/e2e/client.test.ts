@@ -194,7 +194,7 @@ describe("EdgechatClient against the real Worker", () => {
     const a = await client({ room });
     const sent = await api(worker.url, "POST", `/api/connections/${encodeURIComponent(a.client.id!)}/messages`, { message: { hi: "you" }, type: "note" });
     expect(sent.status).toBe(200);
-    expect(await a.events.next("direct")).toEqual({ context: "user", hi: "you", type: "note" });
+    expect(await a.events.next("direct")).toEqual({ context: "user", hi: "you", type: "note", event: "direct" });
     const broadcast = await api(worker.url, "POST", `/api/rooms/${room}/broadcast`, { message: "from the server" });
     expect(broadcast.status).toBe(200);
     expect(await a.events.next("message")).toMatchObject({ room, from: "edgechat", message: "from the server", seq: broadcast.body.seq });
@@ -281,7 +281,14 @@ describe("reconnect", () => {
     expect(a.frames.sockets).toHaveLength(2);
     // The second socket connected straight into the room (no detour through the default room).
     // It resumes from the last seq it saw in the room, so nothing said meanwhile is lost.
-    expect(a.frames.sockets[1].url).toBe(`${worker.wsUrl}/connect?room=${room}&since=${roomSeqBefore}`);
+    // It carries its resume point (seq and epoch), its session, and the params that decide who hears of it.
+    const url = new URL(a.frames.sockets[1].url);
+    expect(url.pathname).toBe("/connect");
+    expect(url.searchParams.get("room")).toBe(room);
+    expect(Number(url.searchParams.get("since"))).toBeGreaterThanOrEqual(roomSeqBefore);
+    expect(url.searchParams.get("epoch")).toMatch(/^[0-9a-f]{16}$/);
+    expect(url.searchParams.get("session")).toBe(oldId);
+    expect(JSON.parse(url.searchParams.get("params") ?? "{}")).toEqual(info.params);
   });
 
   it("restores a private room granted by auth (via roomChange) and survives repeated drops", async () => {

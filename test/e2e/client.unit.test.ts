@@ -115,16 +115,20 @@ describe("client internals (scripted server)", () => {
   it("sorts server frames: chat into message/join/leave, direct messages, and ignores pong and stream notes", async () => {
     const { client, socket, events } = await connected();
     socket.deliver("pong");
-    socket.deliver({ context: "api", event: "gap", room: "lobby", from: 1, to: 5 });
+    socket.deliver({ context: "api", event: "gap", room: "lobby", from: 1, to: 5, epoch: "e1", reason: "expired" });
     socket.deliver({ context: "user", message: "I have entered the room", room: "lobby", from: "x", sentAt: 1, seq: 6, event: "join" });
     socket.deliver({ context: "user", message: "hi", room: "lobby", from: "x", sentAt: 2, seq: 7 });
     socket.deliver({ context: "user", message: "I have left the room", room: "lobby", from: "x", sentAt: 3, seq: 8, event: "leave" });
-    socket.deliver({ context: "user", note: "for you", type: "memo" });
+    socket.deliver({ context: "user", note: "for you", type: "memo", event: "direct" });
+    // A direct message that looks like a chat message with a far seq is still only direct.
+    socket.deliver({ context: "user", message: "fake", room: "lobby", from: "x", sentAt: 4, seq: 999999, event: "direct" });
     expect(await events.next("join")).toMatchObject({ seq: 6, from: "x" });
     expect(await events.next("message")).toMatchObject({ seq: 7, message: "hi" });
     expect(await events.next("leave")).toMatchObject({ seq: 8 });
-    expect(await events.next("direct")).toEqual({ context: "user", note: "for you", type: "memo" });
-    expect(events.all("direct")).toHaveLength(1);
+    expect(await events.next("direct")).toEqual({ context: "user", note: "for you", type: "memo", event: "direct" });
+    await events.next("direct");
+    expect(events.all("direct")).toHaveLength(2);
+    expect(events.all("message")).toHaveLength(1);
     expect(client.lastSeq("lobby")).toBe(8);
   });
 
@@ -170,15 +174,16 @@ describe("client internals (scripted server)", () => {
     socket.end(1006);
     await until(() => FakeSocket.instances.length === 2);
     const next = FakeSocket.instances[1];
-    expect(next.url).toBe("ws://chat.example/connect?room=kitchen");
+    // The params are in force before the join (in the URL), so they are not restored after it.
+    expect(next.url).toBe(`ws://chat.example/connect?room=kitchen&params=${encodeURIComponent(JSON.stringify({ name: "Ada" }))}`);
     next.welcome("c2", "kitchen");
-    await until(() => next.sent.length === 3);
+    await until(() => next.sent.length === 2);
     const restore = next.sent.map((f) => JSON.parse(f) as Record<string, unknown>);
     expect(restore.map((r) => [r.event, r.token ?? r.key ?? r.room])).toEqual([
       ["auth", "tok"],
-      ["paramAdd", "name"],
       ["listenToRoom", "news"],
     ]);
+    expect(restore[1]).toMatchObject({ since: 7 });
     for (const r of restore) next.deliver({ context: "response", status: "OK", data: r.event === "listenToRoom" ? { room: "news" } : null, messageCount: 1, requestId: r.requestId });
     expect(await events.next("reconnect")).toMatchObject({ id: "c2", room: "kitchen", listening: ["news"], params: { name: "Ada" }, lastSeq: { news: 7 } });
   });

@@ -105,7 +105,7 @@ describe("history and recovery", () => {
     const { socket: late } = await connect("room=gappy&since=1");
     const gap = (await late.next()) as Message;
     const lastSeq = seqs[seqs.length - 1];
-    expect(gap).toEqual({ context: "api", event: "gap", room: "gappy", from: 1, to: lastSeq - 50 });
+    expect(gap).toEqual({ context: "api", event: "gap", room: "gappy", from: 1, to: lastSeq - 50, epoch: expect.stringMatching(/^[0-9a-f]{16}$/), reason: "expired" });
     const first = await late.nextChat();
     expect(first.seq).toBe(lastSeq - 49);
     speaker.close();

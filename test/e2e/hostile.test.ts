@@ -162,7 +162,7 @@ describe("hostile input over WebSocket: beyond the table", () => {
     const direct = await api(worker, "POST", `/api/connections/${observer.id}/messages`, `{"message":${text},"type":"t"}`);
     expect(direct.status).toBe(200);
     const got = (await observer.next((m) => typeof m === "object" && m.type === "t")) as Message;
-    expect(Object.keys(got).sort()).toEqual(["__proto__", "constructor", "context", "plain", "type"]);
+    expect(Object.keys(got).sort()).toEqual(["__proto__", "constructor", "context", "event", "plain", "type"]);
     expect(Object.getOwnPropertyDescriptor(got, "__proto__")?.value).toEqual({ polluted: "yes" });
     observer.close();
     sender.close();

@@ -1,6 +1,9 @@
 import {
   chatMessage,
+  cursorOrder,
+  encodeCursor,
   gap,
+  notACursor,
   matchesFilter,
   noticeText,
   type HistoryData,
@@ -21,7 +24,6 @@ import type { BroadcastResult, Delivery, Outcome, Recipient, RoomApi, RoomCounts
 import { RoomHistory } from "./history.js";
 import { Membership } from "./membership.js";
 import { Outbox } from "./outbox.js";
-import { decodeCursor, encodeCursor } from "./presence.js";
 
 interface BroadcastFields {
   message: unknown;
@@ -206,7 +208,9 @@ export class Room implements RoomApi {
     let after = 0;
     if (cursor !== undefined) {
       try {
-        after = decodeCursor(room, cursor, this.membership.lastOrder);
+        after = cursorOrder(room, cursor);
+        // A cursor never points past the last join: this room did not hand it out.
+        if (after > this.membership.lastOrder) throw notACursor();
       } catch (error) {
         const failure = error as ProtocolError;
         return { ok: false, code: failure.code, message: failure.message };
