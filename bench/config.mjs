@@ -1,6 +1,8 @@
 // Load levels of the default (full) run and of --quick (CI: keeps the harness from rotting).
 export const FULL = {
   mode: "full",
+  /** edgechat runs once per storage mode (lib/storage.mjs), against the same baseline runs. */
+  storageModes: ["disk", "memory"],
   fanoutNs: [10, 100, 1000],
   rounds: 1, // --rounds=2: each fan-out / many-rooms measurement twice, servers alternating, best kept
   warmMs: 500,
@@ -12,17 +14,30 @@ export const FULL = {
   rooms: { rooms: 100, members: 10, perMemberRate: 2 },
   connections: { count: 1000, roomsOver: 100 },
   gatewayNs: [10, 100, 1000],
+  /** Storage modes the gateway scenario runs in. */
+  gatewayModes: ["disk", "memory"],
+  /**
+   * The cost pass (scenarios/cost.mjs): the metered build, memory-backed. Fan-outs at the fixed load
+   * only: units per message do not depend on the load, and under saturation the usage marks (served
+   * by the same busy workerd) would land late.
+   */
+  cost: { connections: true, fanoutNs: [10, 100, 1000], movedNs: [100], phases: ["fixed"], rooms: true },
   receivers: 2,
 };
 
+// Quick: every code path once (both storage modes, the gateway, the cost pass with its row audit)
+// at small loads and short windows, so CI on 2 cores stays under 60 s. Its figures are a smoke
+// test, not results.
 export const QUICK = {
   ...FULL,
   mode: "quick",
-  fanoutNs: [10, 100],
+  fanoutNs: [10],
   rounds: 1,
-  warmMs: 250,
-  measureMs: 750,
-  rooms: { rooms: 20, members: 10, perMemberRate: 2 },
-  connections: { count: 200, roomsOver: 20 },
+  warmMs: 200,
+  measureMs: 500,
+  rooms: { rooms: 10, members: 10, perMemberRate: 2 },
+  connections: { count: 100, roomsOver: 10 },
   gatewayNs: [10],
+  gatewayModes: ["memory"],
+  cost: { connections: true, fanoutNs: [10], movedNs: [], phases: ["fixed"], rooms: false },
 };

@@ -2,7 +2,7 @@
 // Profiles edgechat from outside under the fan-out load: a V8 CPU profile of the Worker's isolate
 // through workerd's inspector (Miniflare inspectorPort), the server's CPU use, and optionally the
 // syscalls workerd makes (strace -c) to see storage commits.
-//   node bench/profile.mjs [--n=100] [--phase=max|fixed] [--ms=4000] [--strace] [--out=bench/results/profile]
+//   node bench/profile.mjs [--n=100] [--phase=max|fixed] [--ms=4000] [--strace] [--storage=disk|memory] [--out=bench/results/profile]
 //   node bench/profile.mjs --scenario=connect --n=1000 [--rooms=100]   (the connect path, JS heap vs RSS)
 //   node bench/profile.mjs --scenario=rooms                 (100 rooms x 10 members, 2 says/s each)
 // BENCH_SRC_DIR=<copy of src> profiles a patched copy (what-if experiments; src/ is never edited).
@@ -23,7 +23,8 @@ const out = args.out ?? "bench/results/profile";
 const cfg = { ...FULL, warmMs: 500, measureMs: Number(args.ms ?? 4000) };
 const inspectorPort = 9300 + Math.floor(Math.random() * 500);
 
-const server = await startServer("edgechat", { BENCH_INSPECTOR_PORT: String(inspectorPort) });
+// --storage: where the Durable Objects' SQLite files live (lib/storage.mjs); disk by default.
+const server = await startServer(`edgechat-${args.storage ?? "disk"}`, { BENCH_INSPECTOR_PORT: String(inspectorPort) });
 const pool = new AgentPool(cfg.receivers);
 const workerd = processTree(server.pid).filter((p) => p.comm === "workerd").map((p) => p.pid);
 const targets = ["core:user:edgechat", "core:entry"];

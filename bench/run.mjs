@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [--servers=edgechat,ws,socketio] [--scenarios=connections,fanout,rooms,gateway]
-//               [--rounds=2] [--ns=10,100,1000] [--gateway-ns=10,100] [--out=bench/results/latest]
-// Runs every scenario against edgechat and the two baselines, one server process at a time, with
-// the same load generator, and writes <out>.json, <out>.md and <out>.svg.
+// npm run bench [-- --quick] [--servers=edgechat,ws,socketio] [--modes=disk,memory]
+//               [--scenarios=connections,fanout,rooms,gateway,cost] [--rounds=2] [--ns=10,100,1000]
+//               [--gateway-ns=10,100] [--out=bench/results/latest]
+// Runs every scenario against edgechat (once per storage mode: disk and memory-backed) and the two
+// baselines, with the same load generator, then the cost pass (the metered build), and writes
+// <out>.json, <out>.md and <out>.svg.
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname } from "node:path";
 import { AgentPool } from "./lib/agents.mjs";
-import { SERVER_NAMES, startServer } from "./lib/servers.mjs";
+import { BASELINES, edgechatIn, startServer } from "./lib/servers.mjs";
 import { FULL, QUICK } from "./config.mjs";
 import { connections } from "./scenarios/connections.mjs";
+import { costPass } from "./scenarios/cost.mjs";
 import { fanout } from "./scenarios/fanout.mjs";
 import { manyRooms } from "./scenarios/rooms.mjs";
 import { gateway } from "./scenarios/gateway.mjs";
@@ -22,11 +25,19 @@ const args = Object.fromEntries(
     return [m[1], m[2] ?? true];
   }),
 );
+const list = (value) => String(value).split(",").filter(Boolean);
 const cfg = { ...(args.quick ? QUICK : FULL) };
-if (args["gateway-ns"]) cfg.gatewayNs = String(args["gateway-ns"]).split(",").map(Number);
-if (args.ns) cfg.fanoutNs = String(args.ns).split(",").map(Number);
-const servers = args.servers ? String(args.servers).split(",") : SERVER_NAMES;
-const scenarios = args.scenarios ? String(args.scenarios).split(",") : ["connections", "fanout", "rooms", "gateway"];
+if (args["gateway-ns"]) cfg.gatewayNs = list(args["gateway-ns"]).map(Number);
+if (args.ns) cfg.fanoutNs = list(args.ns).map(Number);
+if (args.modes) {
+  cfg.storageModes = list(args.modes);
+  cfg.gatewayModes = cfg.gatewayModes.filter((m) => cfg.storageModes.includes(m));
+  if (cfg.gatewayModes.length === 0) cfg.gatewayModes = [cfg.storageModes[0]];
+}
+const wanted = args.servers ? list(args.servers) : ["edgechat", ...BASELINES];
+// "edgechat" stands for one server per storage mode.
+const servers = wanted.flatMap((name) => (name === "edgechat" ? cfg.storageModes.map(edgechatIn) : [name]));
+const scenarios = args.scenarios ? list(args.scenarios) : ["connections", "fanout", "rooms", "gateway", "cost"];
 const out = args.out ?? (args.quick ? "bench/results/quick" : "bench/results/latest");
 const started = Date.now();
 const log = (...m) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...m);
@@ -42,10 +53,11 @@ process.on("uncaughtException", (error) => {
   stopAll().then(() => process.exit(3));
 });
 // Hard bound on the whole run.
+const limitSec = cfg.mode === "quick" ? 150 : 1200;
 const hardLimit = setTimeout(() => {
-  log(`run exceeded ${cfg.mode === "quick" ? 120 : 420} s: stopping`);
+  log(`run exceeded ${limitSec} s: stopping`);
   stopAll().then(() => process.exit(2));
-}, (cfg.mode === "quick" ? 120 : 420) * 1000);
+}, limitSec * 1000);
 hardLimit.unref();
 
 const results = {
@@ -58,24 +70,41 @@ const results = {
     memGiB: Math.round(os.totalmem() / 2 ** 30),
     config: cfg,
     generatorProcesses: 1 + cfg.receivers,
+    /** Machine load when the run started (1, 5, 15 min): other jobs on the machine skew the figures. */
+    loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
+    servers,
+    /** Per edgechat server: storage mode, directory, file system, and SQLite files written there. */
+    storage: {},
   },
   connections: {},
   fanout: {},
   rooms: {},
-  gateway: undefined,
+  gateway: {},
+  cost: undefined,
   errors: [],
 };
 
-// All three servers start up front, each in its own process; the scenarios then take turns on
-// them (server order alternating by round), so outside load on this shared 2-core machine hits
-// them alike. Idle servers cost ~0 CPU.
+// All servers start up front, each in its own process; the scenarios then take turns on them
+// (server order alternating by round), so outside load on this shared 2-core machine hits them
+// alike. Idle servers cost ~0 CPU.
 const running = {};
 const pool = new AgentPool(cfg.receivers);
 live.add(pool);
-for (const name of servers) {
-  running[name] = await startServer(name);
-  live.add(running[name]);
+const needsServers = ["connections", "fanout", "rooms"].some((s) => scenarios.includes(s));
+for (const name of needsServers ? [...servers] : []) {
+  try {
+    running[name] = await startServer(name);
+    live.add(running[name]);
+  } catch (e) {
+    // e.g. no tmpfs for the memory-backed mode: the other servers still run
+    results.errors.push(`${name}: not started: ${e.message}`);
+    log(`  ${name} not started: ${e.message}`);
+    servers.splice(servers.indexOf(name), 1);
+  }
 }
+const noteStorage = (server) => {
+  if (server.storage) results.meta.storage[server.name] = { mode: server.storage.mode, dir: server.storage.dir, fsType: server.storage.fsType, mountPoint: server.storage.mountPoint, sqliteFiles: server.storage.files() };
+};
 const ctxOf = (name) => {
   const server = running[name];
   return { server, pool, base: server.proto === "sio" ? server.url : server.wsUrl, proto: server.proto, cfg };
@@ -101,7 +130,7 @@ function bestFanout(list) {
   const byFixed = ok.reduce((a, b) => ((b.fixed.p99Ms ?? Infinity) < (a.fixed.p99Ms ?? Infinity) ? b : a));
   return { ...byMax, max: byMax.max, fixed: byFixed.fixed, rounds: ok.map((r) => ({ max: pick(r.max), fixed: pick(r.fixed) })) };
 }
-const pick = (p) => ({ deliveriesPerSec: p.deliveriesPerSec, p50Ms: p.p50Ms, p99Ms: p.p99Ms, machineBusyCores: p.machineBusyCores, serverCores: p.server.cores, generatorCores: p.generator.cores });
+const pick = (p) => ({ deliveriesPerSec: p.deliveriesPerSec, p50Ms: p.p50Ms, p99Ms: p.p99Ms, cpuUsPerDelivery: p.cpuUsPerDelivery, machineBusyCores: p.machineBusyCores, serverCores: p.server.cores, generatorCores: p.generator.cores });
 
 if (scenarios.includes("connections")) {
   log("connections");
@@ -109,7 +138,7 @@ if (scenarios.includes("connections")) {
     const r = await attempt(`${name} connections`, () => connections(ctxOf(name)));
     if (r) {
       results.connections[name] = r;
-      log(`  ${name}`, JSON.stringify({ rate: r.connectsPerSec, perConnKiB: r.perConnKiB }));
+      log(`  ${name}`, JSON.stringify({ rate: r.connectsPerSec, perConnKiB: r.perConnKiB, cpuMsPerConnect: r.cpuMsPerConnect }));
     }
   }
 }
@@ -122,7 +151,7 @@ if (scenarios.includes("fanout")) {
       for (const name of orderFor(round)) {
         const r = await attempt(`${name} fanout N=${n} round ${round + 1}`, () => fanout({ ...ctxOf(name), n }));
         ((all[name] ??= {})[n] ??= []).push(r);
-        if (r) log(`  ${name} N=${n}`, JSON.stringify({ max: r.max.deliveriesPerSec, fixedP50: r.fixed.p50Ms, fixedP99: r.fixed.p99Ms, srv: r.max.server.cores.toFixed(2), gen: r.max.generator.cores, machine: r.max.machineBusyCores }));
+        if (r) log(`  ${name} N=${n}`, JSON.stringify({ max: r.max.deliveriesPerSec, usPerDelivery: r.max.cpuUsPerDelivery, fixedP50: r.fixed.p50Ms, fixedP99: r.fixed.p99Ms, fixedUsPerDelivery: r.fixed.cpuUsPerDelivery, srv: r.max.server.cores.toFixed(2), gen: r.max.generator.cores, machine: r.max.machineBusyCores }));
       }
     }
   }
@@ -137,30 +166,47 @@ if (scenarios.includes("rooms")) {
       const r = await attempt(`${name} rooms round ${round + 1}`, () => manyRooms(ctxOf(name)));
       if (r) {
         (all[name] ??= []).push(r);
-        log(`  ${name}`, JSON.stringify({ d: r.deliveriesPerSec, p99: r.p99Ms, machine: r.machineBusyCores }));
+        log(`  ${name}`, JSON.stringify({ d: r.deliveriesPerSec, p99: r.p99Ms, usPerDelivery: r.cpuUsPerDelivery, machine: r.machineBusyCores }));
       }
     }
   }
   for (const name of servers) {
     const list = all[name] ?? [];
-    if (list.length) results.rooms[name] = { ...list.reduce((a, b) => (b.p99Ms < a.p99Ms ? b : a)), rounds: list.map((r) => ({ deliveriesPerSec: r.deliveriesPerSec, p99Ms: r.p99Ms, machineBusyCores: r.machineBusyCores })) };
+    if (list.length) results.rooms[name] = { ...list.reduce((a, b) => (b.p99Ms < a.p99Ms ? b : a)), rounds: list.map((r) => ({ deliveriesPerSec: r.deliveriesPerSec, p99Ms: r.p99Ms, cpuUsPerDelivery: r.cpuUsPerDelivery, machineBusyCores: r.machineBusyCores })) };
   }
 }
 
 await pool.stop();
 live.delete(pool);
-for (const name of servers) {
+for (const name of servers.filter((n) => running[n])) {
+  noteStorage(running[name]);
   await running[name].stop();
   live.delete(running[name]);
 }
 
+const edgechatModes = cfg.storageModes.filter((mode) => servers.includes(edgechatIn(mode)));
 if (scenarios.includes("gateway")) {
-  log("gateway");
+  for (const mode of cfg.gatewayModes.filter((m) => edgechatModes.includes(m))) {
+    log(`gateway, ${mode}`);
+    try {
+      results.gateway[mode] = await gateway({ cfg, live, log, mode });
+      if (!results.gateway[mode].available) results.errors.push(`gateway ${mode}: ${results.gateway[mode].reason}`);
+    } catch (e) {
+      results.gateway[mode] = { available: false, reason: e.message };
+      results.errors.push(`gateway ${mode}: ${e.message}`);
+    }
+  }
+}
+
+if (scenarios.includes("cost") && servers.some((s) => s.startsWith("edgechat"))) {
+  log("cost pass (metered build, memory-backed)");
   try {
-    results.gateway = await gateway({ cfg, live, log });
+    results.cost = await costPass({ cfg, live, log });
+    results.errors.push(...results.cost.errors);
   } catch (e) {
-    results.gateway = { available: false, reason: e.message };
-    results.errors.push(`gateway: ${e.message}`);
+    results.cost = { available: false, reason: e.message, rows: [] };
+    results.errors.push(`cost: ${e.message}`);
+    log(`  cost FAILED ${e.message}`);
   }
 }
 

@@ -3,6 +3,22 @@ import { readdirSync, readFileSync } from "node:fs";
 
 const TICK_MS = 10; // CLK_TCK is 100 on this machine (getconf CLK_TCK)
 
+/**
+ * CPU time of a process in ms, from the scheduler's per-thread counters (/proc/<pid>/task/<tid>/
+ * schedstat, nanoseconds): /proc/<pid>/stat counts in 10 ms ticks, too coarse for CPU per message
+ * over a short window. Falls back to the ticks when schedstat is not there. Threads that exited
+ * are not in schedstat; the servers here keep theirs.
+ */
+function preciseCpuMs(pid, ticksMs) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    return Number.isFinite(ns) && ns > 0 ? ns / 1e6 : ticksMs;
+  } catch {
+    return ticksMs;
+  }
+}
+
 function stat(pid) {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -57,10 +73,11 @@ export function sampleTree(root) {
   let rss = 0;
   for (const p of procs) {
     const r = rssKiB(p.pid);
-    cpuMs += p.cpuMs;
+    const cpu = preciseCpuMs(p.pid, p.cpuMs);
+    cpuMs += cpu;
     rss += r;
     const c = (byComm[p.comm] ??= { cpuMs: 0, rssKiB: 0, pids: [] });
-    c.cpuMs += p.cpuMs;
+    c.cpuMs += cpu;
     c.rssKiB += r;
     c.pids.push(p.pid);
   }

@@ -2,12 +2,12 @@ import { coresBetween, sampleTree } from "./proc.mjs";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until the server tree uses under `cores` for 300 ms (at most maxMs). */
+/** Waits until the server tree uses under `cores` for 200 ms (at most maxMs). */
 export async function waitQuiet(pid, { cores = 0.15, maxMs = 15000 } = {}) {
   const until = Date.now() + maxMs;
   let a = sampleTree(pid);
   while (Date.now() < until) {
-    await sleep(300);
+    await sleep(200);
     const b = sampleTree(pid);
     if (coresBetween(a, b) < cores) return true;
     a = b;

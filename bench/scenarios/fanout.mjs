@@ -10,8 +10,14 @@ import os from "node:os";
 import { machineBusyCores, machineCpu, sampleTree } from "../lib/proc.mjs";
 import { round, serverUsage, sleep, spread, waitQuiet } from "../lib/util.mjs";
 
-export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${n}-${Date.now()}`, receiverProto, receiverBase, phases = ["max", "fixed"], onPhase }) {
+/**
+ * probe (optional, cost pass): usage marks of the metered Worker (lib/usageProbe.mjs); the segment
+ * named after a phase covers exactly that phase's measured window, "connected" the setup and
+ * "closed" the disconnects.
+ */
+export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${n}-${Date.now()}`, receiverProto, receiverBase, phases = ["max", "fixed"], onPhase, probe }) {
   const rooms = Array.from({ length: n }, () => room);
+  await probe?.mark("begin");
   const t0 = performance.now();
   const parts = spread(rooms, pool.receivers.length);
   const conns = await Promise.all(
@@ -25,6 +31,7 @@ export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${
     throw new Error(`fan-out N=${n}: ${failures} connections failed (${why})`);
   }
   await waitQuiet(server.pid);
+  await probe?.mark("connected");
 
   // Progress of the slowest receiver, relayed to the sender for the window.
   const mins = new Map();
@@ -53,11 +60,13 @@ export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${
     await sleep(cfg.warmMs);
     await Promise.all(pool.all.map((a) => a.call("track", { progress: true })));
     await onPhase?.(phase, "start");
+    await probe?.mark(`${phase}:before`);
     const s0 = sampleTree(server.pid);
     const m0 = machineCpu();
     const sent = await sending;
     const s1 = sampleTree(server.pid);
     const m1 = machineCpu();
+    await probe?.mark(phase);
     const stats = await Promise.all(pool.all.map(async (a) => ({ name: a.name, ...(await a.call("stats")) })));
     await Promise.all(pool.all.map((a) => a.call("untrack")));
     await onPhase?.(phase, "end"); // after the figures are taken (a profiler stop may take a while)
@@ -66,7 +75,11 @@ export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${
     const gen = AgentPool.combine(stats);
     const secs = recv.wallMs / 1000;
     const senderSent = stats[0].sent;
+    const serverCpuMs = s1.cpuMs - s0.cpuMs;
     result[phase] = {
+      sent: senderSent,
+      delivered: recv.received,
+      windowMs: round(recv.wallMs, 0),
       window: phase === "max" ? window : undefined,
       targetMsgsPerSec: phase === "fixed" ? round(rate, 1) : undefined,
       msgsPerSec: round(senderSent / secs, 0),
@@ -76,6 +89,10 @@ export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${
       p99Ms: round(quantile(recv.hist, 0.99), 3),
       maxMs: round(recv.hist.max, 1),
       server: serverUsage(s0, s1),
+      // Server CPU (whole process tree, /proc) per message a receiver got: comparable across servers
+      // even where all of them carry the load.
+      serverCpuMs,
+      cpuUsPerDelivery: recv.received > 0 ? round((serverCpuMs * 1000) / recv.received, 2) : null,
       machineBusyCores: round(machineBusyCores(m0, m1, os.cpus().length), 2),
       generator: { cores: round(gen.cores, 2), perAgent: gen.perAgent.map((p) => ({ ...p, cores: round(p.cores, 2), loopDelayP99Ms: round(p.loopDelayP99Ms, 1) })) },
     };
@@ -83,10 +100,14 @@ export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${
     const drainUntil = Date.now() + 8000;
     while (globalMin < nextIndex - 1 && Date.now() < drainUntil) await sleep(20);
     result[phase].drained = globalMin >= nextIndex - 1;
+    // At the fixed load every server here keeps up: nothing delivered at all means a broken server.
+    if (phase === "fixed" && senderSent > 0 && recv.received === 0) throw new Error(`fan-out N=${n}: nothing delivered at the fixed load (${senderSent} sent)`);
     await waitQuiet(server.pid, { maxMs: 5000 });
   }
   for (const a of pool.receivers) a.onProgress = undefined;
+  await probe?.mark("tail");
   await Promise.all(pool.all.map((a) => a.call("closeAll")));
   await waitQuiet(server.pid, { maxMs: 10000 });
+  await probe?.mark("closed");
   return result;
 }

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { AgentPool } from "../lib/agents.mjs";
 import { startGatewayProcess } from "../lib/gatewayProcess.mjs";
 import { sampleTree } from "../lib/proc.mjs";
-import { startServer } from "../lib/servers.mjs";
+import { edgechatIn, startServer } from "../lib/servers.mjs";
 import { fanout } from "./fanout.mjs";
 
 function gatewaySecret() {
@@ -23,8 +23,9 @@ function gatewaySecret() {
   return "dev-gateway-secret";
 }
 
-export async function gateway({ cfg, live, log }) {
-  const server = await startServer("edgechat");
+/** Runs against edgechat with the given storage mode ("disk" | "memory"). */
+export async function gateway({ cfg, live, log, mode }) {
+  const server = await startServer(edgechatIn(mode));
   live.add(server);
   let gw;
   const pool = new AgentPool(cfg.receivers);
@@ -36,7 +37,7 @@ export async function gateway({ cfg, live, log }) {
     } catch (e) {
       return { available: false, reason: `gateway could not be started: ${e.message}` };
     }
-    const out = { available: true, gatewayPid: gw.pid, byN: [] };
+    const out = { available: true, mode, gatewayPid: gw.pid, byN: [] };
     for (const n of cfg.gatewayNs) {
       const row = { n };
       // (WebSocket with ?room=R is the fan-out scenario itself; the report shows it for reference.)
@@ -45,21 +46,25 @@ export async function gateway({ cfg, live, log }) {
         ["tcp", "tcp", gw.url],
       ]) {
         const gwCores = {};
+        const gwCpuMs = {};
         let g0;
         const onPhase = (phase, edge) => {
           if (edge === "start") g0 = sampleTree(gw.pid);
           if (edge === "end") {
             const g1 = sampleTree(gw.pid);
             gwCores[phase] = (g1.cpuMs - g0.cpuMs) / (g1.at - g0.at);
+            gwCpuMs[phase] = g1.cpuMs - g0.cpuMs;
           }
         };
         try {
           const r = await fanout({ server, pool, base: server.wsUrl, proto: "ec", n, cfg, receiverProto, receiverBase, onPhase });
-          row[variant] = { ...r, gatewayCores: variant === "tcp" ? gwCores : undefined };
-          log(`  gateway N=${n} ${variant}`, JSON.stringify({ max: r.max.deliveriesPerSec, p50: r.fixed.p50Ms, p99: r.fixed.p99Ms }));
+          const gatewayCpuUsPerDelivery =
+            variant === "tcp" ? Object.fromEntries(Object.entries(gwCpuMs).map(([phase, ms]) => [phase, r[phase]?.delivered > 0 ? (ms * 1000) / r[phase].delivered : null])) : undefined;
+          row[variant] = { ...r, gatewayCores: variant === "tcp" ? gwCores : undefined, gatewayCpuUsPerDelivery };
+          log(`  gateway ${mode} N=${n} ${variant}`, JSON.stringify({ max: r.max.deliveriesPerSec, p50: r.fixed.p50Ms, p99: r.fixed.p99Ms }));
         } catch (e) {
           row[variant] = { error: e.message };
-          log(`  gateway N=${n} ${variant} FAILED ${e.message}`);
+          log(`  gateway ${mode} N=${n} ${variant} FAILED ${e.message}`);
         }
       }
       out.byN.push(row);

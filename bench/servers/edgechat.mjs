@@ -1,18 +1,47 @@
 // edgechat as users run it locally: the Worker bundled by esbuild (as test/support/worker.ts and
 // `wrangler deploy` do) and run by Miniflare in local workerd, on a random loopback port.
-// Env: BENCH_INSPECTOR_PORT (optional) opens workerd's inspector for profiling;
+// Env: BENCH_DO_DIR (required): the directory Miniflare keeps the Durable Objects' SQLite files in
+//        (durableObjectsPersist). Left unset, Miniflare would pick <os.tmpdir()>/miniflare-*/do,
+//        i.e. whatever TMPDIR is; the bench sets it explicitly per storage mode (lib/storage.mjs);
+//      BENCH_INSTRUMENTED=1 runs bench/instrumented/worker.mjs (the cost pass's meters around the
+//        real Worker) instead of src/worker/index.ts; BENCH_SQL_AUDIT=1 also checks its row totals;
+//      BENCH_INSPECTOR_PORT (optional) opens workerd's inspector for profiling;
 //      BENCH_RATE_LIMIT overrides RATE_LIMIT (default here: 1000000, see README).
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { build, stop as stopEsbuild } from "esbuild";
 import { Miniflare } from "miniflare";
 import { workerBundle } from "../../scripts/bundles.mjs";
 import { readDevVars } from "../../scripts/devVars.mjs";
 
 const devVars = () => readDevVars(".dev.vars.example");
+const storageDir = process.env.BENCH_DO_DIR;
+if (!storageDir) throw new Error("BENCH_DO_DIR is not set: the bench chooses where Durable Object storage lives");
 
 // BENCH_SRC_DIR: bundle a patched copy of src/ instead (bench/profile.mjs what-if experiments).
-const result = await build(workerBundle(process.env.BENCH_SRC_DIR));
+const srcDir = process.env.BENCH_SRC_DIR;
+const instrumented = process.env.BENCH_INSTRUMENTED === "1";
+const result = await build(instrumented ? instrumentedBundle(srcDir) : workerBundle(srcDir));
 stopEsbuild(); // the esbuild service process must not count as server memory
+
+/** The metered Worker: the real one (from srcDir) imported by bench/instrumented/worker.mjs. */
+function instrumentedBundle(dir = "src") {
+  const entry = fileURLToPath(new URL("../instrumented/worker.mjs", import.meta.url));
+  return {
+    ...workerBundle(dir),
+    entryPoints: [entry],
+    plugins: [
+      {
+        name: "edgechat-bench-worker",
+        setup(b) {
+          b.onResolve({ filter: /^edgechat-bench:worker$/ }, () => ({ path: resolve(dir, "worker/index.ts") }));
+        },
+      },
+    ],
+  };
+}
+
 /** Durable Object bindings and [vars] from wrangler.toml, so the bench follows the project's config. */
 function wranglerConfig(path = "wrangler.toml") {
   const text = readFileSync(path, "utf8");
@@ -36,15 +65,22 @@ const mf = new Miniflare({
   modules: [{ type: "ESModule", path: "index.js", contents: result.outputFiles[0].text }],
   compatibilityDate: config.compatibilityDate,
   durableObjects: config.durableObjects,
+  durableObjectsPersist: storageDir,
   // BENCH_VARS: JSON of extra settings (what-if experiments, e.g. {"HISTORY_SIZE":"0"}).
-  bindings: { ...config.vars, ...devVars(), RATE_LIMIT: process.env.BENCH_RATE_LIMIT ?? "1000000", ...JSON.parse(process.env.BENCH_VARS || "{}") },
+  bindings: {
+    ...config.vars,
+    ...devVars(),
+    RATE_LIMIT: process.env.BENCH_RATE_LIMIT ?? "1000000",
+    ...JSON.parse(process.env.BENCH_VARS || "{}"),
+    ...(instrumented && process.env.BENCH_SQL_AUDIT === "1" ? { BENCH_SQL_AUDIT: "1" } : {}),
+  },
   host: "127.0.0.1",
   port: 0,
   cf: false,
   ...(inspectorPort ? { inspectorPort } : {}),
 });
 const url = (await mf.ready).origin;
-process.send?.({ type: "ready", url, inspectorPort, durableObjects: config.durableObjects });
+process.send?.({ type: "ready", url, inspectorPort, durableObjects: config.durableObjects, storageDir, instrumented });
 
 let stopping = false;
 async function stop() {
