@@ -133,9 +133,17 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     return Object.fromEntries(this.session.params);
   }
 
-  /** The last `seq` received from a room (0 when none). */
+  /**
+   * Where this client stands in a room's stream: the last `seq` received (or the room's seq when
+   * the client entered it), 0 when none.
+   */
   lastSeq(room: string): number {
     return this.session.lastSeq.get(room) ?? 0;
+  }
+
+  /** The epoch (stream identity) that `lastSeq(room)` belongs to, once known. */
+  epoch(room: string): string | undefined {
+    return this.session.epochs.get(room);
   }
 
   /** The socket in use, if any (for tests and diagnostics). */

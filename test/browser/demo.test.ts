@@ -200,6 +200,42 @@ describe("demo page in Chromium", () => {
     await expectText(dropped, "#member-count", "2");
   });
 
+  it("across a drop: nothing said while away is lost in a quiet room, its own messages are not shown twice, its filter holds on rejoin", async () => {
+    const room = uniqueRoom("quiet");
+    const page = await openPage(proxy.url);
+    await join(page, "Eve", room);
+    // Nothing has been said in the room yet: the page still has a point to resume from.
+    await say(page, "mine before the drop");
+    await page.evaluate(async () => {
+      const chat = (window as unknown as { edgechat: { paramAdd(k: string, v: string): Promise<unknown> } }).edgechat;
+      await chat.paramAdd("roomMatchKey", "team");
+      await chat.paramAdd("roomMatchValue", "a");
+    });
+    const { client: line, id: lineId } = await TcpClient.connect(gateway.port);
+    tcpClients.push(line);
+    expect((await api(worker.url, "PATCH", `/api/connections/${encodeURIComponent(lineId)}/attributes`, { team: "b" })).status).toBe(200);
+    await line.request(`roomChange ${room}`);
+    const idBefore = await page.evaluate(() => (window as unknown as { edgechat: { id: string } }).edgechat.id);
+
+    proxy.setBlocked(true);
+    proxy.dropAll();
+    await page.locator('#status[data-status="reconnecting"]').waitFor();
+    await line.request("say said while you were away");
+    proxy.setBlocked(false);
+    await page.locator('#status[data-status="open"]').waitFor({ timeout: 20_000 });
+    const idAfter = await page.evaluate(() => (window as unknown as { edgechat: { id: string } }).edgechat.id);
+    expect(idAfter).not.toBe(idBefore);
+
+    expect((await bubble(page, "said while you were away")).who).not.toBe("Eve");
+    await line.request("say and after");
+    await bubble(page, "and after");
+    expect(await page.locator("#messages li.msg:not(.notice)", { hasText: "said while you were away" }).count()).toBe(1);
+    expect(await page.locator("#messages li.msg:not(.notice)", { hasText: "mine before the drop" }).count()).toBe(1);
+    // The team-b line client heard nothing of the page coming back (its filter was in force first).
+    const notices = line.received.filter((m) => typeof m === "object" && (m.event === "join" || m.event === "leave") && (m.from === idAfter || m.from === idBefore));
+    expect(notices).toEqual([]);
+  });
+
   it("refuses a bad room name on the page and works on a phone-sized screen", async () => {
     const phone = await openPage(worker.url, { width: 390, height: 780 });
     await phone.getByLabel("Your name", { exact: true }).fill("Pip");

@@ -10,6 +10,17 @@ export interface RunningWorker {
   wsUrl: string;
   mf: Miniflare;
   dispose(): Promise<void>;
+  /**
+   * Stops the runtime and starts a new one on the same port: every socket drops, as in a deploy.
+   * Over the same storage by default; `{ freshStorage: true }` starts from empty storage instead
+   * (storage lost or reset). Needs `persist` at start.
+   */
+  restart(options?: { freshStorage?: boolean }): Promise<void>;
+}
+
+export interface WorkerOptions {
+  /** A directory for Durable Object storage that outlives the runtime (for restarts). */
+  persist?: string;
 }
 
 let bundle: Promise<string> | undefined;
@@ -24,28 +35,42 @@ export function bundleWorker(): Promise<string> {
  * Runs the real Worker and room objects in local workerd on a free loopback port, with the
  * wrangler.toml defaults and the .dev.vars.example settings, plus any overrides.
  */
-export async function startWorker(overrides: Record<string, string> = {}): Promise<RunningWorker> {
+export async function startWorker(overrides: Record<string, string> = {}, options: WorkerOptions = {}): Promise<RunningWorker> {
   const script = await bundleWorker();
-  const mf = new Miniflare({
-    name: "edgechat",
-    modules: [{ type: "ESModule", path: "index.js", contents: script }],
-    compatibilityDate: "2026-04-20",
-    durableObjects: {
-      ROOMS: { className: "RoomObject", useSQLite: true },
-      DIRECTORY: { className: "RoomDirectory", useSQLite: true },
-    },
-    bindings: { ...exampleDevVars(), ...overrides },
-    assets: { directory: "public", binding: "ASSETS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
-    host: "127.0.0.1",
-    port: 0,
-    cf: false,
-  });
-  const ready = await mf.ready;
-  const url = ready.origin;
-  return {
-    url,
-    wsUrl: url.replace(/^http/, "ws"),
-    mf,
-    dispose: () => mf.dispose(),
+  let persist = options.persist;
+  const launch = async (port: number): Promise<Miniflare> => {
+    const mf = new Miniflare({
+      name: "edgechat",
+      modules: [{ type: "ESModule", path: "index.js", contents: script }],
+      compatibilityDate: "2026-04-20",
+      durableObjects: {
+        ROOMS: { className: "RoomObject", useSQLite: true },
+        DIRECTORY: { className: "RoomDirectory", useSQLite: true },
+      },
+      durableObjectsPersist: persist ?? false,
+      bindings: { ...exampleDevVars(), ...overrides },
+      assets: { directory: "public", binding: "ASSETS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
+      host: "127.0.0.1",
+      port,
+      cf: false,
+    });
+    await mf.ready;
+    return mf;
   };
+  const running: RunningWorker = {
+    url: "",
+    wsUrl: "",
+    mf: await launch(0),
+    dispose: () => running.mf.dispose(),
+    async restart(restartOptions = {}) {
+      if (persist === undefined) throw new Error("restart() needs startWorker(..., { persist })");
+      const port = Number(new URL(running.url).port);
+      await running.mf.dispose();
+      if (restartOptions.freshStorage) persist = `${persist}-fresh-${Date.now()}`;
+      running.mf = await launch(port);
+    },
+  };
+  running.url = (await running.mf.ready).origin;
+  running.wsUrl = running.url.replace(/^http/, "ws");
+  return running;
 }
