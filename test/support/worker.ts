@@ -16,6 +16,8 @@ export interface RunningWorker {
    * (storage lost or reset). Needs `persist` at start.
    */
   restart(options?: { freshStorage?: boolean }): Promise<void>;
+  /** Every line the runtime wrote to stdout or stderr (console.log of the Worker and objects, uncaught errors). */
+  logs: string[];
 }
 
 export interface WorkerOptions {
@@ -38,6 +40,7 @@ export function bundleWorker(): Promise<string> {
 export async function startWorker(overrides: Record<string, string> = {}, options: WorkerOptions = {}): Promise<RunningWorker> {
   const script = await bundleWorker();
   let persist = options.persist;
+  const logs: string[] = [];
   const launch = async (port: number): Promise<Miniflare> => {
     const mf = new Miniflare({
       name: "edgechat",
@@ -53,6 +56,17 @@ export async function startWorker(overrides: Record<string, string> = {}, option
       host: "127.0.0.1",
       port,
       cf: false,
+      handleRuntimeStdio(stdout, stderr) {
+        for (const stream of [stdout, stderr]) {
+          let partial = "";
+          stream.setEncoding("utf8");
+          stream.on("data", (text: string) => {
+            const lines = (partial + text).split("\n");
+            partial = lines.pop() ?? "";
+            for (const line of lines) if (line.trim() !== "") logs.push(line);
+          });
+        }
+      },
     });
     await mf.ready;
     return mf;
@@ -60,6 +74,7 @@ export async function startWorker(overrides: Record<string, string> = {}, option
   const running: RunningWorker = {
     url: "",
     wsUrl: "",
+    logs,
     mf: await launch(0),
     dispose: () => running.mf.dispose(),
     async restart(restartOptions = {}) {
