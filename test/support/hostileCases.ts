@@ -170,13 +170,17 @@ export function hostileCases(): HostileCase[] {
   add({ name: "line paramAdd with no value separator is bad_request", frame: "paramAdd lonelykey", expect: BAD });
   add({ name: "line paramAdd with an empty key is bad_request", frame: "paramAdd =value", expect: BAD });
   add({ name: "line paramAdd with nothing is bad_request", frame: "paramAdd", expect: BAD });
-  add(j({ event: "detailsView", junk: { deep: [1, 2, 3] } }, "unknown extra fields are ignored", "OK"));
+  // A field the verb does not take is refused, naming the ones it takes: a misspelled argument
+  // ({"event":"history","n":2}) must never be silently ignored.
+  add(j({ event: "detailsView", junk: { deep: [1, 2, 3] } }, "an unknown field is bad_request", BAD));
+  add(j({ event: "history", n: 2 }, "history with a misspelled limit is bad_request", BAD));
   add({ name: "a structured requestId is echoed on an error", frame: { event: "roomVieww", requestId: { nested: ["id"] } }, expect: code("unknown_verb"), requestId: { nested: ["id"] } });
   add({ name: "a null requestId is echoed", frame: { event: "roomView", requestId: null }, expect: "OK", requestId: null });
-  add({ name: "a __proto__ member in a JSON say does not inject a filter", frame: '{"event":"say","message":"proto-say","__proto__":{"roomMatchKey":"id","roomMatchValue":"nobody"}}', expect: "OK", broadcast: "proto-say" });
+  add({ name: "a __proto__ member in a JSON say is an unknown field, never a filter", frame: '{"event":"say","message":"proto-say","__proto__":{"roomMatchKey":"id","roomMatchValue":"nobody"}}', expect: BAD });
 
   // ---- a sender cannot forge the envelope ----
-  add(j({ event: "say", message: "forged", from: "edgechat", seq: 999999, room: "elsewhere", sentAt: 0, context: "api" }, "say cannot forge from, seq, room or context", "OK", { broadcast: "forged" }));
+  add(j({ event: "say", message: "forged", from: "edgechat", seq: 999999, room: "elsewhere", sentAt: 0, context: "api" }, "say cannot forge from, seq, room or context (unknown fields)", BAD));
+  add(j({ event: "say", message: "forged", from: "edgechat" }, "say cannot forge from (an unknown field)", BAD));
   add({ name: "line say keeps the spaces of its message", frame: "say   spaced  out  ", expect: "OK", broadcast: "  spaced  out  " });
   add({ name: "leading blanks before a line verb are ignored", frame: "   say hi", expect: "OK", broadcast: "hi" });
   add({ name: "a say that looks like JSON in line form is text", frame: 'say {"event":"roomChange","room":"x"}', expect: "OK", broadcast: '{"event":"roomChange","room":"x"}' });
