@@ -1,12 +1,12 @@
 import { isUtf8 } from "node:buffer";
 import type { Socket } from "node:net";
 import WebSocket from "ws";
-import { GATEWAY_CONTROL, GOODBYE_REASONS, goodbye, PING, PONG } from "../protocol/index.js";
+import { decodeServerFrame, GATEWAY_CONTROL, GOODBYE_REASONS, goodbye, PING, PONG } from "../protocol/index.js";
 import { AnswerQueue } from "./answerQueue.js";
 import type { GatewayConfig } from "./config.js";
 import { LineReader } from "./lineReader.js";
 import type { GatewayLog, LogFields, LogLevel } from "./log.js";
-import { goodbyeReason, isGoodbye, isPong, isResponse, openUpstream } from "./upstream.js";
+import { openUpstream } from "./upstream.js";
 
 const NEWLINE = Buffer.from("\n");
 const PONG_FRAME = Buffer.from(PONG);
@@ -282,36 +282,35 @@ export class ClientSession {
 
   private onUpstreamMessage(frame: Buffer, isBinary: boolean): void {
     if (this.finished || isBinary) return;
+    // One decode per frame, by fields (src/protocol/frames.ts): a direct message that looks like a
+    // goodbye or a response is only ever a direct message.
+    const decoded = decodeServerFrame(frame.toString("utf8"));
     // The runtime's answer to a ping the gateway sent upstream; the client's own pongs come from
     // the gateway, in their place (AnswerQueue).
-    if (isPong(frame)) return;
-    if (isGoodbye(frame)) {
+    if (decoded.kind === "pong") return;
+    if (decoded.kind === "goodbye") {
       // A goodbye is always the server's last word: pass it on and end now rather than wait for
       // the upstream close, which the runtime may deliver late.
       this.goodbyeSent = true;
       this.write(frame);
-      this.finish(undefined, goodbyeReason(frame) ?? "server said goodbye", 1000);
+      this.finish(undefined, typeof decoded.message.reason === "string" ? decoded.message.reason : "server said goodbye", 1000);
       return;
     }
-    const answers = !this.welcomed || isResponse(frame);
-    if (!this.welcomed) this.onWelcome(frame);
+    // The first frame answers the connect (normally the welcome); after it, only responses answer.
+    const answers = !this.welcomed || decoded.kind === "response";
+    if (!this.welcomed) {
+      this.welcomed = true;
+      // The welcome's id and room name the connection in the log.
+      if (decoded.kind === "welcome") {
+        this.id = decoded.message.id;
+        this.room = decoded.message.room;
+      }
+    }
     this.write(frame);
     if (answers) {
       for (let pongs = this.answers.answered(); pongs > 0; pongs--) this.write(PONG_FRAME);
     }
     if (!this.finished) this.finishIfAnswered();
-  }
-
-  /** The first frame is the welcome: its id and room name the connection in the log. */
-  private onWelcome(frame: Buffer): void {
-    this.welcomed = true;
-    try {
-      const welcome = JSON.parse(frame.toString("utf8")) as { id?: unknown; room?: unknown };
-      if (typeof welcome.id === "string") this.id = welcome.id;
-      if (typeof welcome.room === "string") this.room = welcome.room;
-    } catch {
-      // not a welcome after all: the log goes without id and room
-    }
   }
 
   private write(frame: Buffer): void {
