@@ -19,9 +19,11 @@ export const FULL = {
   /**
    * The cost pass (scenarios/cost.mjs): the metered build, memory-backed. Fan-outs at the fixed load
    * only: units per message do not depend on the load, and under saturation the usage marks (served
-   * by the same busy workerd) would land late.
+   * by the same busy workerd) would land late. idleMs: how long the connections scenario's
+   * clients then stay idle, to measure the housekeeping alarms (more than SWEEP_INTERVAL_SECONDS).
+   * wake: what an object's constructor costs on existing data (a restart on the same storage).
    */
-  cost: { connections: true, fanoutNs: [10, 100, 1000], movedNs: [100], phases: ["fixed"], rooms: true },
+  cost: { connections: true, idleMs: 12000, fanoutNs: [10, 100, 1000], movedNs: [100], phases: ["fixed"], rooms: true, wake: true },
   receivers: 2,
 };
 
@@ -39,5 +41,5 @@ export const QUICK = {
   connections: { count: 100, roomsOver: 10 },
   gatewayNs: [10],
   gatewayModes: ["memory"],
-  cost: { connections: true, fanoutNs: [10], movedNs: [], phases: ["fixed"], rooms: false },
+  cost: { connections: true, idleMs: 0, fanoutNs: [10], movedNs: [], phases: ["fixed"], rooms: false, wake: true },
 };

@@ -1,6 +1,6 @@
 // Renders bench results as Markdown tables (absolute figures + edgechat/baseline ratios, for each
 // storage mode of edgechat), the cost tables of the cost pass, and an SVG chart.
-import { RATES } from "./lib/cost.mjs";
+import { LOGS_ON, RATES } from "./lib/cost.mjs";
 import { STORAGE_MODES } from "./lib/storage.mjs";
 
 const BASELINES = [
@@ -226,7 +226,8 @@ export function costSection(r, out, { brief = false } = {}) {
       `so the throughput tables above come from the plain build), priced at Cloudflare's published rates (Workers Paid, beyond the included amounts; read ${RATES.read}): ` +
       `Durable Object requests $${RATES.doRequestsPerMillion}/million, duration $${RATES.doDurationPerMillionGBs}/million GB-s at ${RATES.gbPerObject} GB per active object-second, ` +
       `SQLite rows written $${fmt(RATES.rowsWrittenPerMillion, 2)}/million, rows read $${RATES.rowsReadPerMillion}/million ([Durable Objects pricing](${RATES.sources.durableObjects})); ` +
-      `Worker requests $${RATES.workerRequestsPerMillion}/million, one per WebSocket upgrade ([Workers pricing](${RATES.sources.workers})). ` +
+      `Worker requests $${RATES.workerRequestsPerMillion}/million, one per WebSocket upgrade, and Workers Logs $${RATES.logEventsPerMillion}/million log events ([Workers pricing](${RATES.sources.workers})): ` +
+      `the console lines the code writes are counted, and priced because \`[observability]\` is ${LOGS_ON ? "on" : "off (so they are not priced)"} in wrangler.toml; log entries Workers Logs adds per invocation are not counted. ` +
       `DO requests = upgrades handed to an object (fetch) + RPC calls on stubs (each one request) + alarms + incoming WebSocket messages (and closes) ÷ ${RATES.wsMessagesPerRequest}. ` +
       "Duration = the larger of two measurements: the time each object had a handler or RPC method in flight, and workerd's CPU time (all objects share its one thread here); " +
       "an object waiting for new messages is hibernatable and not billed. The $5/month plan minimum and storage (GB-month; history is capped) are left out. " +
@@ -236,11 +237,11 @@ export function costSection(r, out, { brief = false } = {}) {
   const rows = cost.rows;
   out.push(
     "**Steady state, per million delivered messages** (units per broadcast counted over each scenario's measured window, times 1,000,000 ÷ deliveries per broadcast; " +
-      "the fan-outs at their fixed load, the many-rooms scenario at its own load):\n",
+      "the fan-outs at their fixed load, the many-rooms scenario at its own load; alarms are left out here, they come with time, not messages: see the idle line below):\n",
   );
   out.push(
     table(
-      ["scenario", "phase", "deliveries/s", "DO requests", "of which RPC", "rows written", "rows read", "duration GB-s", "requests $", "rows written $", "duration $", "total $ per million"],
+      ["scenario", "phase", "deliveries/s", "DO requests", "of which RPC", "rows written", "rows read", "duration GB-s", "log lines", "requests $", "rows written $", "duration $", "logs $", "total $ per million"],
       rows.map((x) => [
         x.scenario,
         x.phase,
@@ -250,9 +251,11 @@ export function costSection(r, out, { brief = false } = {}) {
         num(x.perMillion.rowsWritten),
         num(x.perMillion.rowsRead),
         num(x.perMillion.durationGBs),
+        num(x.perMillion.logLines),
         usd(x.price.doRequests),
         usd(x.price.rowsWritten),
         usd(x.price.duration),
+        usd(x.price.logs),
         `**${usd(x.price.total)}**`,
       ]),
     ),
@@ -262,7 +265,7 @@ export function costSection(r, out, { brief = false } = {}) {
     out.push(`\n**Per 1,000 connections** (${fmt(connect.count)} clients over ${fmt(roomsOver)} rooms, connecting, then closing):\n`);
     out.push(
       table(
-        ["", "Worker requests", "DO requests", "of which RPC", "rows written", "rows read", "setAlarm / getAlarm", "duration GB-s", "total $ per 1,000"],
+        ["", "Worker requests", "DO requests", "of which RPC", "rows written", "rows read", "setAlarm / getAlarm", "duration GB-s", "log lines", "total $ per 1,000"],
         [
           ["connect", connect],
           ["disconnect", disconnect],
@@ -275,9 +278,19 @@ export function costSection(r, out, { brief = false } = {}) {
           num(x.perThousand.rowsRead),
           `${num(x.perThousand.setAlarm)} / ${num(x.perThousand.getAlarm)}`,
           num(x.perThousand.durationGBs),
+          num(x.perThousand.logLines),
           usd(x.price.total),
         ]),
       ),
+    );
+  }
+  const idle = cost.idle;
+  if (idle?.perObjectHour && idle.units.alarms > 0) {
+    const h = idle.perObjectHour;
+    out.push(
+      `\n**Idle, per room object per hour** (the ${fmt(idle.connections)} connections above left alone for ${fmt(idle.ms / 1000, 1)} s; ${fmt(idle.objects)} objects hosting them): ` +
+        `${num(h.alarms)} alarm invocations, ${num(h.doRequests)} DO requests, ${num(h.rowsWritten)} rows written (setAlarm ${num(h.setAlarm)}), ${num(h.rowsRead)} rows read, ${num(h.durationGBs)} GB-s: ` +
+        `**${usd(idle.price.total)} per object-hour**, ${usd(idle.price.total * 24 * 30)} per object-month. Messages are not needed for this: it is what a room with connected, silent members costs.`,
     );
   }
   if (brief) return;
@@ -303,9 +316,16 @@ export function costSection(r, out, { brief = false } = {}) {
   const starts = Object.entries(cost.connections?.connect?.units?.constructed ?? {}).filter(([, c]) => c.count > 0);
   if (starts.length) {
     out.push(
-      `\nObject starts (the constructor, which runs again on every wake from hibernation), during the connects: ` +
-        starts.map(([cls, c]) => `${cls} ${fmt(c.count)}×, ${num(c.rowsWritten / c.count)} rows written and ${num(c.rowsRead / c.count)} read each`).join("; ") +
-        ".",
+      `\nObject starts: a new object (first connect to a room) costs ` +
+        starts.map(([cls, c]) => `${cls} ${num(c.rowsWritten / c.count)} rows written and ${num(c.rowsRead / c.count)} read`).join("; ") +
+        " in its constructor" +
+        (cost.wake
+          ? `; an existing one, as on every wake from hibernation or after a deploy (measured by restarting the server on the same storage, ${fmt(cost.wake.starts)} rooms), ` +
+            `**${num(cost.wake.rowsWrittenPerStart)} rows written** and ${num(cost.wake.rowsReadPerStart)} read (${Object.entries(cost.wake.byStatement)
+              .filter(([, x]) => x.rowsWritten > 0)
+              .map(([k, x]) => `${k}: ${num(x.rowsWritten / cost.wake.starts)}`)
+              .join(", ")} per start, constructor and reconnect together).`
+          : "."),
     );
   }
   // The meters cost CPU: compare with the plain memory-backed build at the same load.

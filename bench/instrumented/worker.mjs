@@ -11,7 +11,8 @@
 //  - duration: per object, the wall time during which at least one of its methods is running or
 //    has a promise not yet settled (every own method of the class is wrapped, private helpers
 //    included, so the work of a timer callback such as a queued local send counts as well);
-//  - Worker requests: calls of the default fetch handler.
+//  - Worker requests: calls of the default fetch handler;
+//  - log lines: console calls (each a Workers Logs event when observability is on).
 // GET /__bench/usage returns the totals since the last reset; ?reset=1 also starts a new window.
 // All objects of this Worker run in the Worker's isolate under Miniflare (checked by the bench: it
 // fails when the Worker's totals show no object events), so plain module state sums them all.
@@ -34,11 +35,14 @@ function fresh() {
     startedAt: Date.now(),
     workerRequests: 0,
     workerRequestsByPath: {},
+    /** console lines written (each one a log event when Workers Logs is on), by level. */
+    logLines: {},
     /** Callee side: handler and method calls, "Class.method" -> count (local and remote calls alike). */
     calls: {},
     /** Caller side: calls made on stubs, "Class.method" -> count (each is one billed request). */
     stubCalls: {},
-    storage: { kvRowsRead: 0, kvRowsWritten: 0, setAlarm: 0, getAlarm: 0, deleteAlarm: 0 },
+    /** KV rows, and alarm calls: made by a message or connect (setAlarm) or by an alarm handler (setAlarmInAlarm). */
+    storage: { kvRowsRead: 0, kvRowsWritten: 0, setAlarm: 0, getAlarm: 0, deleteAlarm: 0, setAlarmInAlarm: 0, getAlarmInAlarm: 0, deleteAlarmInAlarm: 0 },
     /** Constructor runs by class: count, and the SQL rows they read and wrote. */
     constructed: {},
     /** @type {Set<ObjectMeter>} meters of the objects seen in this window */
@@ -51,10 +55,17 @@ function fresh() {
 /** @type {WeakMap<object, ObjectMeter>} one meter per object, kept across windows */
 const meters = new WeakMap();
 
+/** The same meters by the object's storage, so storage calls know whose they are. */
+const meterByStorage = new WeakMap();
+
+function newMeter(cls) {
+  return { cls, depth: 0, since: 0, busyMs: 0, calls: 0, alarmDepth: 0 };
+}
+
 function meterOf(object, cls) {
   let meter = meters.get(object);
   if (!meter) {
-    meter = { cls, depth: 0, since: 0, busyMs: 0, calls: 0 };
+    meter = newMeter(cls);
     meters.set(object, meter);
   }
   if (!usage.objects.has(meter)) {
@@ -77,30 +88,38 @@ function exit(meter) {
 
 function wrapMethod(cls, name, fn) {
   const label = `${cls}.${name}`;
+  // While an alarm runs, the object's alarm calls (setAlarm, getAlarm) are housekeeping that
+  // comes with time, not with messages: counted apart (see lib/cost.mjs, messagesOnly).
+  const isAlarm = name === "alarm";
   return function metered(...args) {
     usage.calls[label] = (usage.calls[label] ?? 0) + 1;
     const meter = meterOf(this, cls);
     enter(meter);
+    if (isAlarm) meter.alarmDepth++;
+    const done = () => {
+      if (isAlarm) meter.alarmDepth--;
+      exit(meter);
+    };
     let result;
     try {
       result = fn.apply(this, args);
     } catch (error) {
-      exit(meter);
+      done();
       throw error;
     }
     if (result !== null && typeof result === "object" && typeof result.then === "function") {
       return result.then(
         (value) => {
-          exit(meter);
+          done();
           return value;
         },
         (error) => {
-          exit(meter);
+          done();
           throw error;
         },
       );
     }
-    exit(meter);
+    done();
     return result;
   };
 }
@@ -122,9 +141,18 @@ function patchStorage(storage) {
   wrap("get", (args) => (usage.storage.kvRowsRead += keysIn(args[0])));
   wrap("put", (args) => (usage.storage.kvRowsWritten += keysIn(args[0])));
   wrap("delete", (args) => (usage.storage.kvRowsWritten += keysIn(args[0])));
-  wrap("setAlarm", () => usage.storage.setAlarm++);
-  wrap("getAlarm", () => usage.storage.getAlarm++);
-  wrap("deleteAlarm", () => usage.storage.deleteAlarm++);
+  const inAlarm = (storage) => (meterByStorage.get(storage)?.alarmDepth ?? 0) > 0;
+  proto.setAlarm = wrapAlarmCall(proto.setAlarm, "setAlarm", inAlarm);
+  proto.getAlarm = wrapAlarmCall(proto.getAlarm, "getAlarm", inAlarm);
+  proto.deleteAlarm = wrapAlarmCall(proto.deleteAlarm, "deleteAlarm", inAlarm);
+}
+
+function wrapAlarmCall(fn, name, inAlarm) {
+  return function (...args) {
+    const key = inAlarm(this) ? `${name}InAlarm` : name;
+    usage.storage[key] = (usage.storage[key] ?? 0) + 1;
+    return fn.apply(this, args);
+  };
 }
 
 // ---- stubs: RPC calls and fetches made on them -----------------------------------------------
@@ -183,6 +211,15 @@ function meteredEnv(env) {
   return wrapped;
 }
 
+// ---- log lines: every console call the real code makes -------------------------------------------
+for (const level of ["log", "info", "warn", "error", "debug"]) {
+  const write = console[level];
+  console[level] = function (...args) {
+    usage.logLines[level] = (usage.logLines[level] ?? 0) + 1;
+    return write.apply(this, args);
+  };
+}
+
 // ---- the classes --------------------------------------------------------------------------------
 
 function metered(Real, cls) {
@@ -193,7 +230,10 @@ function metered(Real, cls) {
       settleSql();
       const read = sqlTotals.rowsRead;
       const written = sqlTotals.rowsWritten;
+      const meter = newMeter(cls);
+      meterByStorage.set(ctx.storage, meter);
       super(ctx, meteredEnv(env));
+      meters.set(this, meter);
       // What the constructor costs: it runs on every wake from hibernation, not once per object.
       settleSql();
       const c = usage.constructed[cls] ?? (usage.constructed[cls] = { count: 0, rowsRead: 0, rowsWritten: 0 });
@@ -241,6 +281,7 @@ function snapshot() {
     calls: usage.calls,
     stubCalls: usage.stubCalls,
     sql: sqlTotals,
+    logLines: usage.logLines,
     storage: usage.storage,
     constructed: usage.constructed,
     objects,

@@ -1,4 +1,5 @@
 // What a usage window of the metered Worker costs on Cloudflare: billable units and their price.
+import { readFileSync } from "node:fs";
 //
 // Rates: Workers Paid plan, the price per unit beyond the monthly included amounts (the $5/month
 // minimum and the included allowances are not subtracted: these are marginal costs). Read from
@@ -13,7 +14,11 @@
 //   https://developers.cloudflare.com/workers/platform/pricing/
 //     requests $0.30/million ("WebSocket connections made to a Worker are charged as a request ...
 //       WebSocket messages routed through a Worker do not count"); CPU time $0.02/million CPU ms
-//       (not estimated here: a connect's Worker CPU is well under a millisecond's worth of price).
+//       (not estimated here: a connect's Worker CPU is well under a millisecond's worth of price);
+//     Workers Logs $0.60/million log events written (when [observability] is enabled in
+//       wrangler.toml; the page says Cloudflare Observability pricing applies from 2026-12-01).
+//       Counted: the console lines the code writes; the per-invocation entries Workers Logs may
+//       add on its own are not counted.
 
 export const RATES = {
   read: "2026-11-30",
@@ -26,6 +31,7 @@ export const RATES = {
   rowsReadPerMillion: 0.001,
   rowsWrittenPerMillion: 1.0,
   workerRequestsPerMillion: 0.3,
+  logEventsPerMillion: 0.6,
   wsMessagesPerRequest: 20,
   gbPerObject: 0.128,
 };
@@ -42,11 +48,19 @@ function byMethod(counts, method) {
 /**
  * Billable units of one usage segment (a /__bench/usage answer). Duration is left at the objects'
  * busy time; withDuration() settles it once workerd's CPU time for the same span is known.
+ * messagesOnly: leave out the alarms (their handler calls, and the setAlarm/getAlarm made inside
+ * them) — they come with time, not with messages (a sweep every SWEEP_INTERVAL_SECONDS per object
+ * that hosts sockets, including objects of earlier scenarios), and are accounted per idle hour
+ * instead. The setAlarm a connect makes (scheduling the first sweep) stays.
  */
-export function billableUnits(u) {
+export function billableUnits(u, { messagesOnly = false } = {}) {
   const wsIncoming = byMethod(u.calls, "webSocketMessage") + byMethod(u.calls, "webSocketClose") + byMethod(u.calls, "webSocketError");
   const fetches = byMethod(u.calls, "fetch");
-  const alarms = byMethod(u.calls, "alarm");
+  const st = u.storage ?? {};
+  const alarms = messagesOnly ? 0 : byMethod(u.calls, "alarm");
+  // setAlarm is one row written each; those an alarm handler makes (rescheduling) come with time.
+  const setAlarm = (st.setAlarm ?? 0) + (messagesOnly ? 0 : st.setAlarmInAlarm ?? 0);
+  const getAlarm = (st.getAlarm ?? 0) + (messagesOnly ? 0 : st.getAlarmInAlarm ?? 0);
   const rpcByMethod = {};
   let rpc = 0;
   for (const [label, count] of Object.entries(u.stubCalls ?? {})) {
@@ -66,15 +80,16 @@ export function billableUnits(u) {
     rpc,
     rpcByMethod,
     doRequests: fetches + rpc + alarms + wsIncoming / RATES.wsMessagesPerRequest,
-    rowsWritten: (u.sql?.rowsWritten ?? 0) + (u.storage?.kvRowsWritten ?? 0) + (u.storage?.setAlarm ?? 0),
+    rowsWritten: (u.sql?.rowsWritten ?? 0) + (u.storage?.kvRowsWritten ?? 0) + setAlarm,
     rowsRead: (u.sql?.rowsRead ?? 0) + (u.storage?.kvRowsRead ?? 0),
     rowsByStatement: u.sql?.byStatement ?? {},
-    setAlarm: u.storage?.setAlarm ?? 0,
-    getAlarm: u.storage?.getAlarm ?? 0,
+    setAlarm,
+    getAlarm,
     busyMs,
     cpuMs: null,
     durationGBs: (busyMs / 1000) * RATES.gbPerObject,
     workerRequests: u.workerRequests ?? 0,
+    logLines: Object.values(u.logLines ?? {}).reduce((a, b) => a + b, 0),
   };
 }
 
@@ -102,14 +117,27 @@ export function scaleUnits(units, factor) {
   return out;
 }
 
-/** Price in USD of some units, by kind, at RATES. */
+/** Whether Workers Logs is on for this project ([observability] enabled = true in wrangler.toml). */
+export function workersLogsEnabled(path = "wrangler.toml") {
+  try {
+    const section = /^\[observability\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(readFileSync(path, "utf8"))?.[1] ?? "";
+    return /^\s*enabled\s*=\s*true\b/m.test(section);
+  } catch {
+    return false;
+  }
+}
+/** Whether log lines are priced in this checkout. */
+export const LOGS_ON = workersLogsEnabled();
+
+/** Price in USD of some units, by kind, at RATES (log lines only when Workers Logs is on). */
 export function price(units) {
   const doRequests = (units.doRequests / 1e6) * RATES.doRequestsPerMillion;
   const duration = (units.durationGBs / 1e6) * RATES.doDurationPerMillionGBs;
   const rowsWritten = (units.rowsWritten / 1e6) * RATES.rowsWrittenPerMillion;
   const rowsRead = (units.rowsRead / 1e6) * RATES.rowsReadPerMillion;
   const workerRequests = (units.workerRequests / 1e6) * RATES.workerRequestsPerMillion;
-  return { doRequests, duration, rowsWritten, rowsRead, workerRequests, total: doRequests + duration + rowsWritten + rowsRead + workerRequests };
+  const logs = LOGS_ON ? ((units.logLines ?? 0) / 1e6) * RATES.logEventsPerMillion : 0;
+  return { doRequests, duration, rowsWritten, rowsRead, workerRequests, logs, total: doRequests + duration + rowsWritten + rowsRead + workerRequests + logs };
 }
 
 /** Whether the segment shows the meters saw the objects at all (they must share the Worker's isolate). */

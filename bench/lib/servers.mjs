@@ -26,10 +26,17 @@ export function serverInfo(name) {
   return SERVERS[name];
 }
 
-export async function startServer(name, env = {}) {
+/**
+ * @param {string} name a key of SERVERS
+ * @param {object} [env] extra environment for the server process
+ * @param {{ reuseStorageOf?: { storageHandle: object } }} [options] start on the storage directory
+ *   of an earlier edgechat server (stopped with keepStorage), as a restart or deploy would: every
+ *   object then runs its constructor on existing data, as it does on a wake from hibernation
+ */
+export async function startServer(name, env = {}, options = {}) {
   const spec = SERVERS[name];
   if (!spec) throw new Error(`unknown server ${name}`);
-  const storage = spec.storage ? makeStorageDir(spec.storage) : undefined;
+  const storage = options.reuseStorageOf?.storageHandle ?? (spec.storage ? makeStorageDir(spec.storage) : undefined);
   const child = fork(fileURLToPath(new URL(spec.script, import.meta.url)), [], {
     // stdout carries the server's info logs (edgechat logs every connect): drained, not shown;
     // stderr (errors, warnings) stays visible.
@@ -62,7 +69,9 @@ export async function startServer(name, env = {}) {
     inspectorPort: ready.inspectorPort,
     /** For edgechat: the storage mode, its directory and file system (see lib/storage.mjs). */
     storage: storage && { mode: storage.mode, dir: storage.dir, fsType: storage.fsType, mountPoint: storage.mountPoint, files: storage.files },
-    async stop() {
+    storageHandle: storage,
+    /** keepStorage: leave the storage directory for a server started with reuseStorageOf (which removes it). */
+    async stop({ keepStorage = false } = {}) {
       const tree = processTree(child.pid).map((p) => p.pid);
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");
@@ -74,7 +83,7 @@ export async function startServer(name, env = {}) {
       for (const pid of tree) if (pid !== child.pid && isAlive(pid)) {
         try { process.kill(pid, "SIGKILL"); } catch {}
       }
-      storage?.remove();
+      if (!keepStorage) storage?.remove();
     },
   };
 }

@@ -3,8 +3,12 @@
 import { processTree, sampleTree } from "../lib/proc.mjs";
 import { round, sleep, spread, waitQuiet } from "../lib/util.mjs";
 
-/** probe (optional, cost pass): usage marks; segment "connected" = the connects, "closed" = the disconnects. */
-export async function connections({ server, pool, base, proto, cfg, probe }) {
+/**
+ * probe (optional, cost pass): usage marks; segment "connected" = the connects, "idle" = the
+ * connections left alone for idleMs (what idle connections cost: the housekeeping alarms), and
+ * "closed" = the disconnects.
+ */
+export async function connections({ server, pool, base, proto, cfg, probe, idleMs = 0 }) {
   const { count, roomsOver } = cfg.connections;
   const tag = Date.now();
   // Warm up: the first connection pays one-time costs (isolate, object start) that are not per connection.
@@ -45,6 +49,7 @@ export async function connections({ server, pool, base, proto, cfg, probe }) {
     perComm,
     processes: processTree(server.pid).map((p) => `${p.comm}:${p.pid}`),
   };
+  await sleep(idleMs);
   await probe?.mark("idle");
   const closing = sampleTree(server.pid);
   await Promise.all(pool.all.map((a) => a.call("closeAll")));

@@ -5,6 +5,8 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { AgentPool } from "../lib/agents.mjs";
+import { open } from "../lib/clients.mjs";
+import { sleep, waitQuiet } from "../lib/util.mjs";
 import { assertMetered, billableUnits, price, scaleUnits, withDuration } from "../lib/cost.mjs";
 import { startServer } from "../lib/servers.mjs";
 import { usageProbe } from "../lib/usageProbe.mjs";
@@ -20,7 +22,7 @@ import { manyRooms } from "./rooms.mjs";
  */
 function row(fields, segment, { sent, delivered, deliveriesPerSec, cpuMs, cpuUsPerDelivery }) {
   assertMetered(segment, fields.scenario);
-  const units = billableUnits(segment);
+  const units = billableUnits(segment, { messagesOnly: true });
   if (units.wsMessages === 0 || sent === 0 || delivered === 0) throw new Error(`${fields.scenario}: no messages in the window`);
   const perBroadcast = withDuration(scaleUnits(units, 1 / units.wsMessages), cpuMs / sent);
   const deliveriesPerBroadcast = delivered / sent;
@@ -42,7 +44,7 @@ function row(fields, segment, { sent, delivered, deliveriesPerSec, cpuMs, cpuUsP
 /** Units of connecting or disconnecting `count` clients, and the same per 1,000. */
 function perConnection(segment, count, what, cpuMsPerConnection) {
   assertMetered(segment, what);
-  const units = withDuration(billableUnits(segment), count * (cpuMsPerConnection ?? 0));
+  const units = withDuration(billableUnits(segment, { messagesOnly: true }), count * (cpuMsPerConnection ?? 0));
   const perThousand = scaleUnits(units, count > 0 ? 1000 / count : 0);
   return { count, units, perThousand, perConnection: scaleUnits(units, count > 0 ? 1 / count : 0), price: price(perThousand) };
 }
@@ -75,7 +77,22 @@ export async function costPass({ cfg, live, log }) {
     await probe.mark("start"); // a window starts here: nothing before it counts
     if (cfg.cost.connections) {
       await attempt("connections", async () => {
-        const r = await connections(ctx);
+        const r = await connections({ ...ctx, idleMs: cfg.cost.idleMs ?? 0 });
+        const idle = billableUnits(probe.segments.idle);
+        const hours = idle.windowMs / 3.6e6;
+        // Each room's clients are hosted by the room's own object (the warm-up's closed rooms may
+        // still fire a last alarm in this window: counted, and spread over the hosting objects).
+        const hosts = cfg.connections.roomsOver;
+        out.idle = {
+          ms: idle.windowMs,
+          connections: r.opened,
+          objects: hosts,
+          units: idle,
+          // Per hosting object and per connection, per hour idle (nothing said): the sweep alarms.
+          perObjectHour: scaleUnits(idle, 1 / (hosts * hours)),
+          perConnectionHour: scaleUnits(idle, 1 / (r.opened * hours)),
+        };
+        if (out.idle.perObjectHour) out.idle.price = price(out.idle.perObjectHour);
         out.connections = {
           connect: perConnection(probe.segments.connected, r.opened, "cost connections (connect)", r.cpuMsPerConnect),
           disconnect: perConnection(probe.segments.closed, r.opened, "cost connections (disconnect)", r.cpuMsPerDisconnect),
@@ -100,6 +117,12 @@ export async function costPass({ cfg, live, log }) {
         log(`  cost ${f.scenario}`, JSON.stringify({ perMillionUSD: round3(last.price.total), rowsWrittenPerSay: round3(last.perBroadcast.rowsWritten) }));
       });
     }
+    if (cfg.cost.wake) {
+      await attempt("wake", async () => {
+        out.wake = await wakeCost({ live });
+        log(`  cost wake`, JSON.stringify({ starts: out.wake.starts, rowsWrittenPerStart: out.wake.rowsWrittenPerStart, rowsReadPerStart: out.wake.rowsReadPerStart }));
+      });
+    }
     if (cfg.cost.rooms) {
       const { rooms, members, perMemberRate } = cfg.rooms;
       const scenario = `${rooms} rooms × ${members} members, ${perMemberRate} say/s each`;
@@ -116,6 +139,49 @@ export async function costPass({ cfg, live, log }) {
     live.delete(server);
   }
   return out;
+}
+
+/**
+ * What an object's start costs when it has data already, as on every wake from hibernation (and
+ * after a deploy): rooms get a few messages and are left; the server is restarted on the same
+ * storage; one client per room connects again, which starts each room's object.
+ */
+async function wakeCost({ live, rooms = 10 }) {
+  const tag = Date.now();
+  const names = Array.from({ length: rooms }, (_, i) => `wake-${tag}-${i}`);
+  const first = await startServer("edgechat-cost", { BENCH_SQL_AUDIT: "1" });
+  live.add(first);
+  let second;
+  try {
+    const clients = await Promise.all(names.map((room) => open("ec", first.wsUrl, room)));
+    for (let i = 0; i < 5; i++) for (const client of clients) client.say(`${i}|${i}`);
+    await sleep(300);
+    for (const client of clients) client.close();
+    await waitQuiet(first.pid);
+    await first.stop({ keepStorage: true });
+    live.delete(first);
+    second = await startServer("edgechat-cost", { BENCH_SQL_AUDIT: "1" }, { reuseStorageOf: first });
+    live.add(second);
+    const probe = usageProbe(second);
+    await probe.mark("start");
+    const again = await Promise.all(names.map((room) => open("ec", second.wsUrl, room)));
+    await waitQuiet(second.pid);
+    await probe.mark("woken");
+    for (const client of again) client.close();
+    const woken = probe.segments.woken;
+    assertMetered(woken, "cost wake");
+    const starts = woken.constructed?.RoomObject;
+    if (!starts?.count) throw new Error("no room object started after the restart");
+    return { rooms, starts: starts.count, rowsWrittenPerStart: starts.rowsWritten / starts.count, rowsReadPerStart: starts.rowsRead / starts.count, byStatement: woken.sql.byStatement };
+  } finally {
+    if (second) {
+      await second.stop();
+      live.delete(second);
+    } else if (live.has(first)) {
+      await first.stop();
+      live.delete(first);
+    }
+  }
 }
 
 /** Runs bench/instrumented/check.mjs: do the runtime's row counters still behave as the meter assumes? */
