@@ -22,24 +22,26 @@ if (!storageDir) throw new Error("BENCH_DO_DIR is not set: the bench chooses whe
 // BENCH_SRC_DIR: bundle a patched copy of src/ instead (bench/profile.mjs what-if experiments).
 const srcDir = process.env.BENCH_SRC_DIR;
 const instrumented = process.env.BENCH_INSTRUMENTED === "1";
-const result = await build(instrumented ? instrumentedBundle(srcDir) : workerBundle(srcDir));
-stopEsbuild(); // the esbuild service process must not count as server memory
 
-/** The metered Worker: the real one (from srcDir) imported by bench/instrumented/worker.mjs. */
-function instrumentedBundle(dir = "src") {
-  const entry = fileURLToPath(new URL("../instrumented/worker.mjs", import.meta.url));
-  return {
-    ...workerBundle(dir),
-    entryPoints: [entry],
-    plugins: [
-      {
-        name: "edgechat-bench-worker",
-        setup(b) {
-          b.onResolve({ filter: /^edgechat-bench:worker$/ }, () => ({ path: resolve(dir, "worker/index.ts") }));
-        },
-      },
-    ],
-  };
+/**
+ * The metered Worker: an entry, generated here, that wraps the real Worker entry (the one
+ * scripts/bundles.mjs builds) with bench/instrumented/worker.mjs, for every Durable Object class and
+ * binding wrangler.toml declares.
+ */
+function instrumentedBundle(dir, durableObjects) {
+  const real = workerBundle(dir);
+  const meters = fileURLToPath(new URL("../instrumented/worker.mjs", import.meta.url));
+  const classes = [...new Set(Object.values(durableObjects).map((d) => d.className))];
+  const bindings = Object.fromEntries(Object.entries(durableObjects).map(([name, d]) => [name, d.className]));
+  const contents = [
+    `import * as real from ${JSON.stringify(resolve(real.entryPoints[0]))};`,
+    `import { metered, meteredHandler, meterBindings } from ${JSON.stringify(meters)};`,
+    `meterBindings(${JSON.stringify(bindings)});`,
+    `export default meteredHandler(real.default);`,
+    ...classes.map((c) => `export const ${c} = metered(real[${JSON.stringify(c)}], ${JSON.stringify(c)});`),
+  ].join("\n");
+  const { entryPoints: _entry, ...options } = real;
+  return { ...options, stdin: { contents, resolveDir: process.cwd(), sourcefile: "bench-metered-worker.mjs", loader: "js" } };
 }
 
 /** Durable Object bindings and [vars] from wrangler.toml, so the bench follows the project's config. */
@@ -59,6 +61,8 @@ function wranglerConfig(path = "wrangler.toml") {
   return { durableObjects, vars, compatibilityDate };
 }
 const config = wranglerConfig();
+const result = await build(instrumented ? instrumentedBundle(srcDir, config.durableObjects) : workerBundle(srcDir));
+stopEsbuild(); // the esbuild service process must not count as server memory
 const inspectorPort = process.env.BENCH_INSPECTOR_PORT ? Number(process.env.BENCH_INSPECTOR_PORT) : undefined;
 const mf = new Miniflare({
   name: "edgechat",
