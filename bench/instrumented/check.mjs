@@ -3,7 +3,8 @@
 // Miniflare runs statements read in every way the cursor allows (toArray, one, for-of, raw, next,
 // a write never read, a trigger's writes), then reads each cursor's final counters itself. The
 // meter's running totals must equal their sum; and a cursor read only after an await (which the
-// meter undercounts by design) must be caught by the audit.
+// meter undercounts by design) must be caught by the audit. It also prints what each kind of
+// statement counts (text keys with and without rowid, upserts, a ring slot, triggers).
 //   node bench/instrumented/check.mjs      (exit code 1 if a check fails)
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -25,6 +26,9 @@ export class Toy extends DurableObject {
     sql.exec("CREATE INDEX IF NOT EXISTS t_v ON t(v)");
     sql.exec("CREATE TABLE IF NOT EXISTS log (k INTEGER PRIMARY KEY)");
     sql.exec("CREATE TRIGGER IF NOT EXISTS keep3 AFTER INSERT ON log BEGIN DELETE FROM log WHERE k <= NEW.k - 3; END");
+    sql.exec("CREATE TABLE IF NOT EXISTS text_pk (id TEXT PRIMARY KEY, state TEXT)");
+    sql.exec("CREATE TABLE IF NOT EXISTS text_pk_wr (id TEXT PRIMARY KEY, state TEXT) WITHOUT ROWID");
+    sql.exec("CREATE TABLE IF NOT EXISTS ring (slot INTEGER PRIMARY KEY, seq INTEGER, payload TEXT)");
     resetSql();
     const cursors = [];
     const keep = (label, cursor) => (cursors.push({ label, cursor }), cursor);
@@ -43,6 +47,17 @@ export class Toy extends DurableObject {
     keep("insert or replace", sql.exec("INSERT OR REPLACE INTO t (k, v) VALUES (1, 'z')"));
     keep("update", sql.exec("UPDATE t SET v = 'y' WHERE k <= 4"));
     keep("delete", sql.exec("DELETE FROM t WHERE k > 15"));
+    // How the kinds of statement edgechat uses count (bench/FINDINGS.md, the cost section).
+    keep("insert, TEXT PRIMARY KEY table", sql.exec("INSERT INTO text_pk VALUES ('a', 's')"));
+    keep("insert, TEXT PRIMARY KEY table WITHOUT ROWID", sql.exec("INSERT INTO text_pk_wr VALUES ('a', 's')"));
+    keep("insert or replace existing, TEXT PRIMARY KEY table", sql.exec("INSERT OR REPLACE INTO text_pk VALUES ('a', 't')"));
+    keep("insert or replace existing, WITHOUT ROWID", sql.exec("INSERT OR REPLACE INTO text_pk_wr VALUES ('a', 't')"));
+    keep("upsert existing, TEXT PRIMARY KEY table", sql.exec("INSERT INTO text_pk VALUES ('a', 'u') ON CONFLICT(id) DO UPDATE SET state = excluded.state"));
+    for (let i = 0; i < 4; i++) keep("ring slot, first write", sql.exec("INSERT INTO ring VALUES (?, ?, 'p')", i, i));
+    keep("ring slot written in place (update)", sql.exec("UPDATE ring SET seq = 9, payload = 'q' WHERE slot = 1"));
+    keep("create trigger", sql.exec("CREATE TRIGGER IF NOT EXISTS noop AFTER INSERT ON ring BEGIN SELECT 1; END"));
+    keep("create trigger if not exists, when it exists", sql.exec("CREATE TRIGGER IF NOT EXISTS noop AFTER INSERT ON ring BEGIN SELECT 1; END"));
+    keep("drop trigger", sql.exec("DROP TRIGGER IF EXISTS noop"));
     let late;
     if (lateRead) late = keep("select read after an await", sql.exec("SELECT * FROM t"));
     await new Promise((r) => setTimeout(r, 5)); // the meter's microtask has run by now
