@@ -233,6 +233,24 @@ for (const level of ["log", "info", "warn", "error", "debug"]) {
 
 // ---- the classes --------------------------------------------------------------------------------
 
+/**
+ * The methods along a class's prototype chain, most derived first, up to the runtime's own
+ * DurableObject base (whose members are the runtime's, not the app's).
+ */
+function methodsOf(Real) {
+  const found = new Map();
+  for (let proto = Real.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    const ctor = proto.constructor;
+    if (ctor?.name === "DurableObject" || /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(ctor))) break;
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name === "constructor" || found.has(name)) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+      if (descriptor && typeof descriptor.value === "function") found.set(name, descriptor);
+    }
+  }
+  return found;
+}
+
 /** A subclass of the real Durable Object class `Real` with meters, under the same class name. */
 export function metered(Real, cls) {
   if (typeof Real !== "function") throw new Error(`the Worker exports no class ${cls} (wrangler.toml names it)`);
@@ -255,11 +273,9 @@ export function metered(Real, cls) {
       c.rowsWritten += sqlTotals.rowsWritten - written;
     }
   }
-  // Every own method, found by reflection, so renames and new RPC methods are metered too.
-  for (const name of Object.getOwnPropertyNames(Real.prototype)) {
-    if (name === "constructor") continue;
-    const descriptor = Object.getOwnPropertyDescriptor(Real.prototype, name);
-    if (!descriptor || typeof descriptor.value !== "function") continue;
+  // Every method of the class and of its own base classes (the exported class may only rename a
+  // library class), found by reflection, so renames and new RPC methods are metered too.
+  for (const [name, descriptor] of methodsOf(Real)) {
     Object.defineProperty(Metered.prototype, name, { ...descriptor, value: wrapMethod(cls, name, descriptor.value) });
   }
   Object.defineProperty(Metered, "name", { value: cls });
