@@ -14,7 +14,7 @@ export default defineConfig({
         // (never a developer's own .dev.vars) so every machine runs the same thing.
         plugins: [
           cloudflareTest({
-            main: "./src/worker/index.ts",
+            main: "./src/app/worker.ts",
             wrangler: { configPath: "./wrangler.toml" },
             // A slow sweep here: the hibernation tests need objects left idle long enough for local
             // workerd to evict them, and every sweep alarm wakes its object. (The e2e tests run the default.)

@@ -10,7 +10,7 @@
  */
 export function workerBundle(srcDir = "src") {
   return {
-    entryPoints: [`${srcDir}/worker/index.ts`],
+    entryPoints: [`${srcDir}/app/worker.ts`],
     bundle: true,
     format: "esm",
     platform: "neutral",
@@ -50,4 +50,4 @@ const browser = {
 export const clientBundle = { ...browser, entryPoints: ["src/client/browser.ts"], outfile: "public/client/edgechat.js" };
 
 /** The demo page's script. @type {BuildOptions} */
-export const demoBundle = { ...browser, entryPoints: ["src/client/demo.ts"], outfile: "public/demo.js" };
+export const demoBundle = { ...browser, entryPoints: ["src/app/demo/main.ts"], outfile: "public/demo.js" };

@@ -4,7 +4,7 @@
 //        (durableObjectsPersist). Left unset, Miniflare would pick <os.tmpdir()>/miniflare-*/do,
 //        i.e. whatever TMPDIR is; the bench sets it explicitly per storage mode (lib/storage.mjs);
 //      BENCH_INSTRUMENTED=1 runs bench/instrumented/worker.mjs (the cost pass's meters around the
-//        real Worker) instead of src/worker/index.ts; BENCH_SQL_AUDIT=1 also checks its row totals;
+//        real Worker) instead of src/app/worker.ts; BENCH_SQL_AUDIT=1 also checks its row totals;
 //      BENCH_INSPECTOR_PORT (optional) opens workerd's inspector for profiling;
 //      BENCH_RATE_LIMIT overrides RATE_LIMIT (default here: 1000000, see README).
 import { readFileSync } from "node:fs";

@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   "too_many_rooms",
   "rate_limited",
   "invalid_token",
+  // edgechat's addition: the app refused the request in one of its hooks (say moderation, …).
+  "rejected",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

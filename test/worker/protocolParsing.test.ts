@@ -25,7 +25,7 @@ import {
   welcome,
   type ParsedRequest,
 } from "../../src/protocol/index.js";
-import { readSettings, type Env } from "../../src/worker/env.js";
+import { resolveSettings } from "../../src/server/settings.js";
 
 function request(text: string): unknown {
   const parsed = parseRequest(text);
@@ -286,9 +286,10 @@ describe("server messages", () => {
     expect(directMessage({ context: "api", status: "Bye!", reason: "x", event: "gap" })).toEqual({ context: "api", status: "Bye!", reason: "x", event });
   });
 
-  it("lists every error code of the spec", () => {
+  it("lists every error code of the spec, and edgechat's one addition (rejected, by an app hook)", () => {
     expect([...ERROR_CODES].sort()).toEqual(
       [
+        "rejected",
         "unknown_verb",
         "bad_request",
         "invalid_room",
@@ -324,8 +325,8 @@ describe("room names, text sizes, limits", () => {
     expect(charLength("a😀é")).toBe(3);
   });
 
-  it("readSettings reads the limits and keeps defaults for missing, malformed or out-of-range values", () => {
-    const limits = (vars: Record<string, string>) => readSettings(vars as unknown as Env).limits;
+  it("resolveSettings reads the limits and keeps defaults for missing, malformed or out-of-range values", () => {
+    const limits = (vars: Record<string, string>) => resolveSettings(vars).limits;
     expect(limits({})).toEqual(DEFAULT_LIMITS);
     expect(DEFAULT_LIMITS).toEqual({
       maxMessageBytes: 65536,
@@ -344,7 +345,10 @@ describe("room names, text sizes, limits", () => {
       maxListening: 32,
       rateLimit: 0.5,
     });
-    const settings = readSettings({ HISTORY_SIZE: "1.8e305", IDLE_TIMEOUT_SECONDS: "-5", SWEEP_INTERVAL_SECONDS: "2" } as unknown as Env);
+    const settings = resolveSettings({ HISTORY_SIZE: "1.8e305", IDLE_TIMEOUT_SECONDS: "-5", SWEEP_INTERVAL_SECONDS: "2" });
+    // Settings in code override the names and are checked against the same ranges.
+    expect(resolveSettings({ MAX_PARAMS: "5" }, { maxParams: 7, rateLimit: 1e9, historySize: 10 }).limits).toMatchObject({ maxParams: 7, rateLimit: 20 });
+    expect(resolveSettings({ MAX_PARAMS: "5" }, { historySize: 10 }, false)).toMatchObject({ historySize: 10, limits: { maxParams: 32 } });
     expect(settings).toMatchObject({ historySize: 100, idleTimeoutMs: 600_000, sweepIntervalMs: 2000 });
   });
 });

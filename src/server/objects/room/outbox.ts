@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryReport, HostApi } from "../rpc.js";
+import type { Delivery, DeliveryReport, HostApi } from "../../rpc.js";
 
 interface Pending {
   delivery: Delivery;

@@ -4,25 +4,27 @@ import {
   GATEWAY_CONTROL,
   goodbye,
   GOODBYE_REASONS,
-  matchesFilter,
   okResponse,
   parseRequest,
   ProtocolError,
   utf8Length,
   welcome,
   type ParsedRequest,
-} from "../../protocol/index.js";
-import type { ConnectIntent } from "../../worker/connectIntent.js";
-import { newConnectionId } from "../../worker/connectionIds.js";
-import type { Settings } from "../../worker/env.js";
-import { errorField, logEvent } from "../../worker/log.js";
+} from "../../../protocol/index.js";
+import type { BroadcastInfo, ChatHooks } from "../../hooks.js";
+import type { ConnectIntent } from "../../intent.js";
+import { refusalResponse } from "../../router/refusal.js";
+import { broadcastInfo } from "../room/room.js";
+import { newConnectionId } from "../../ids.js";
+import type { Settings } from "../../settings.js";
+import { errorField, logEvent } from "../../log.js";
 import type { IdempotencyKeys } from "../idempotency.js";
 import type { Peers } from "../peers.js";
-import type { Delivery, DeliveryReport, HostApi } from "../rpc.js";
+import type { Delivery, DeliveryReport, HostApi } from "../../rpc.js";
 import { closeQuietly } from "./closeQuietly.js";
 import { Connection, HostedConnections, type ConnectionState } from "./hostedConnections.js";
 import { takeToken } from "./rateLimit.js";
-import { entryOf, RequestHandler } from "./requestHandler.js";
+import { connectionInfo, entryOf, refusalOf, RequestHandler } from "./requestHandler.js";
 
 /**
  * The host role: the sockets this object accepted (clients whose first room was this object's, or
@@ -34,6 +36,7 @@ export class Host implements HostApi {
   private readonly requests: RequestHandler;
   /** Requests of one connection run in order, one at a time; disconnect waits its turn too. */
   private readonly queues = new Map<string, Promise<void>>();
+
   /** Whether an alarm is known to be set, so connects do not ask storage every time. */
   private sweepScheduled = false;
 
@@ -42,9 +45,10 @@ export class Host implements HostApi {
     private readonly settings: Settings,
     private readonly peers: Peers,
     private readonly idempotency: IdempotencyKeys,
+    private readonly hooks: ChatHooks,
   ) {
     this.hosted = new HostedConnections(ctx, ctx.storage.sql);
-    this.requests = new RequestHandler({ settings, hosted: this.hosted, peers });
+    this.requests = new RequestHandler({ settings, hosted: this.hosted, peers, hooks });
     // Sockets are gone but their state is not: the object restarted under them. Clean up soon,
     // from an alarm, because the constructor cannot wait for other rooms.
     if (this.hosted.orphans().length > 0) void ctx.storage.setAlarm(Date.now());
@@ -73,6 +77,15 @@ export class Host implements HostApi {
       viaGateway: intent.viaGateway,
       session: intent.resume.session ?? id,
     };
+    // The app's own rule for the first room, before anything is stored or announced.
+    const refused = await refusalOf(() => this.hooks.authorizeJoin(connectionInfo(state), intent.room, "connect")).catch((error) => {
+      logEvent("error", "error", { room: intent.room, id, during: "hook authorizeJoin", error: errorField(error) });
+      return "could not be authorized (the app's check failed): try again";
+    });
+    if (refused !== undefined) {
+      closeQuietly(server, 1000, "refused");
+      return refusalResponse("not_authorized", refused, intent.room);
+    }
     const connection = this.hosted.add(server, state, this.settings.limits.rateLimit);
     connection.hold();
     try {
@@ -263,20 +276,26 @@ export class Host implements HostApi {
   /** Sends one broadcast to the sockets hosted here, applying the filter to each recipient. */
   private deliverHere(delivery: Delivery, gone: Set<string>): number {
     let delivered = 0;
+    let info: BroadcastInfo | undefined;
     for (const id of delivery.ids) {
       if (id === delivery.except) continue;
       const connection = this.hosted.get(id);
       if (!connection) gone.add(id);
-      else if (
-        !connection.departed &&
-        connection.session !== delivery.origin &&
-        matchesFilter(delivery.filter, connection) &&
-        connection.send(delivery.payload)
-      ) {
+      else if (!connection.departed && connection.session !== delivery.origin && (delivery.seq === 0 || this.wants(connection, (info ??= infoOf(delivery)))) && connection.send(delivery.payload)) {
         delivered++;
       }
     }
     return delivered;
+  }
+
+  /** The app's shouldDeliver (default: the roomMatchKey/roomMatchValue filter); one that throws delivers nothing. */
+  private wants(connection: Connection, broadcast: BroadcastInfo): boolean {
+    try {
+      return this.hooks.shouldDeliver(connection, broadcast);
+    } catch (error) {
+      logEvent("error", "error", { room: broadcast.room, id: connection.id, during: "hook shouldDeliver", error: errorField(error) });
+      return false;
+    }
   }
 
   async hostGone(ids: string[]): Promise<string[]> {
@@ -307,4 +326,9 @@ export class Host implements HostApi {
 
 function tooLarge(maxBytes: number): ProtocolError {
   return new ProtocolError("message_too_large", `a request may be at most ${maxBytes} bytes`);
+}
+
+/** A delivery as hooks see it (the frame is parsed only if a hook reads the message). */
+function infoOf(delivery: Delivery): BroadcastInfo {
+  return broadcastInfo(delivery.room, delivery.seq, delivery.payload, delivery.filter);
 }

@@ -36,6 +36,9 @@ export interface Sender {
 
 /** One broadcast for the sockets of one host: the host filters with its own view of each recipient. */
 export interface Delivery {
+  room: string;
+  /** The broadcast's seq; 0 for a frame that is no broadcast (a gap notice). */
+  seq: number;
   payload: string;
   ids: string[];
   filter?: MatchFilter;
@@ -52,12 +55,18 @@ export interface DeliveryReport {
   gone: string[];
 }
 
-/** What a room needs to know to filter its history for one recipient. */
+/** What a room needs to know to filter its history for one recipient (as shouldDeliver sees it). */
 export interface Recipient {
   id: string;
   room: string;
   session: string;
+  params: [string, string][];
   attributes: [string, string][];
+  grantedRooms: string[];
+  listening: string[];
+  remoteIP: string;
+  connectedAt: number;
+  viaGateway: boolean;
 }
 
 export interface RoomCounts {

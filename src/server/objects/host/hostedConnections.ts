@@ -1,4 +1,4 @@
-import type { FilterFields } from "../../protocol/index.js";
+import type { ConnectionInfo } from "../../hooks.js";
 import { fullBucket, type Bucket } from "./rateLimit.js";
 
 /** What a connection is, kept by the object hosting its socket (SQLite, mirrored in memory). */
@@ -27,7 +27,7 @@ export interface SocketAttachment {
 }
 
 /** A live connection: its socket, its counters and its state in the shapes requests need. */
-export class Connection implements FilterFields {
+export class Connection implements ConnectionInfo {
   readonly params: Map<string, string>;
   readonly attributes: Map<string, string>;
   readonly grantedRooms: Set<string>;
@@ -56,6 +56,22 @@ export class Connection implements FilterFields {
 
   get session(): string {
     return this.state.session ?? this.state.id;
+  }
+
+  get listening(): readonly string[] {
+    return this.state.listening;
+  }
+
+  get remoteIP(): string {
+    return this.state.remoteIP;
+  }
+
+  get connectedAt(): number {
+    return this.state.connectedAt;
+  }
+
+  get viaGateway(): boolean {
+    return this.state.viaGateway;
   }
 
   /** Holds every frame sent from now on until `release`. */

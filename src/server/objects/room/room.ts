@@ -4,7 +4,6 @@ import {
   encodeCursor,
   gap,
   notACursor,
-  matchesFilter,
   noticeText,
   type HistoryData,
   type ChatMessage,
@@ -14,13 +13,15 @@ import {
   type ResumePoint,
   type ProtocolError,
   type RoomViewData,
-} from "../../protocol/index.js";
-import type { Env, Settings } from "../../worker/env.js";
-import { errorField, logEvent } from "../../worker/log.js";
+} from "../../../protocol/index.js";
+import type { BroadcastInfo, ChatHooks, MemberInfo, RecipientInfo } from "../../hooks.js";
+import { errorField, logEvent } from "../../log.js";
+import type { ChatContext } from "../../options.js";
+import type { BroadcastResult, Delivery, Outcome, Recipient, RoomApi, RoomCounts, RoomEntry, Sender } from "../../rpc.js";
+import type { Settings } from "../../settings.js";
+import { directoryOf } from "../ChatDirectory.js";
 import type { IdempotencyKeys } from "../idempotency.js";
 import type { Peers } from "../peers.js";
-import { directoryOf } from "../RoomDirectory.js";
-import type { BroadcastResult, Delivery, Outcome, Recipient, RoomApi, RoomCounts, RoomEntry, Sender } from "../rpc.js";
 import { RoomHistory } from "./history.js";
 import { Membership } from "./membership.js";
 import { Outbox } from "./outbox.js";
@@ -44,15 +45,18 @@ export class Room implements RoomApi {
   /** Broadcasts with an idempotency key whose delivery has not settled yet. */
   private readonly keyedInFlight = new Map<string, Promise<BroadcastResult>>();
 
+  private readonly settings: Settings;
+
   constructor(
-    sql: SqlStorage,
-    private readonly env: Env,
-    private readonly settings: Settings,
+    private readonly ctx: DurableObjectState,
+    private readonly context: ChatContext,
     private readonly peers: Peers,
     private readonly idempotency: IdempotencyKeys,
+    private readonly hooks: ChatHooks,
   ) {
-    this.membership = new Membership(sql);
-    this.history = new RoomHistory(sql, settings.historySize);
+    this.settings = context.settings;
+    this.membership = new Membership(ctx.storage.sql);
+    this.history = new RoomHistory(ctx.storage.sql, this.settings.historySize);
     this.outbox = new Outbox(
       (host) => peers.host(host),
       (ids) => this.forgetGone(ids),
@@ -108,7 +112,7 @@ export class Room implements RoomApi {
     if (wasEmpty !== isEmpty && room !== undefined) {
       // One update in flight at a time, so the directory sees them in the order they happened.
       this.directoryUpdates = this.directoryUpdates
-        .then(() => directoryOf(this.env).setActive(room, !isEmpty))
+        .then(() => directoryOf(this.context.directory).setActive(room, !isEmpty))
         .catch((error) => logEvent("error", "error", { room, during: "directory update", error: errorField(error) }));
     }
     return result;
@@ -146,6 +150,19 @@ export class Room implements RoomApi {
 
   private notice(room: string, event: NoticeEvent, subject: RoomEntry): void {
     this.broadcast(room, { message: noticeText(event), from: subject.id, event }, subject.filter, subject);
+    const member: MemberInfo = { room, id: subject.id, session: subject.session };
+    this.notify(event === "join" ? "onJoin" : "onLeave", () => (event === "join" ? this.hooks.onJoin(member) : this.hooks.onLeave(member)));
+  }
+
+  /** Runs a notification hook without letting it break or hold up the room; its failure is logged. */
+  private notify(name: string, run: () => void | Promise<void>): void {
+    const log = (error: unknown) => logEvent("error", "error", { room: this.membership.roomName, during: `hook ${name}`, error: errorField(error) });
+    try {
+      const result = run();
+      if (result instanceof Promise) this.ctx.waitUntil(result.catch(log));
+    } catch (error) {
+      log(error);
+    }
   }
 
   /**
@@ -159,11 +176,15 @@ export class Room implements RoomApi {
     sender?: Sender,
   ): { seq: number; delivered: Promise<number> } {
     const seq = this.history.nextSeq();
-    const payload = JSON.stringify(chatMessage({ ...fields, room, sentAt: Date.now(), seq }));
+    const sentAt = Date.now();
+    const payload = JSON.stringify(chatMessage({ ...fields, room, sentAt, seq }));
     this.history.append({ seq, payload, filter, except: sender?.id, origin: sender?.session });
+    this.notify("onBroadcast", () =>
+      this.hooks.onBroadcast({ room, seq, epoch: this.history.epoch, from: fields.from, message: fields.message, event: fields.event, filter, sentAt }),
+    );
     const counts: Promise<number>[] = [];
     for (const [host, ids] of this.membership.recipientsByHost()) {
-      const delivery: Delivery = { payload, ids: ids as string[], filter };
+      const delivery: Delivery = { room, seq, payload, ids: ids as string[], filter };
       if (sender) {
         delivery.except = sender.id;
         delivery.origin = sender.session;
@@ -188,13 +209,13 @@ export class Room implements RoomApi {
     let after = since;
     if ((resume.epoch !== undefined && resume.epoch !== epoch) || since > current) {
       // Another stream: the room's storage was lost or reset since the client's point.
-      deliveries.push({ payload: JSON.stringify(gap(room, 0, oldestKept - 1, epoch, "reset")), ids: [entry.id] });
+      deliveries.push({ room, seq: 0, payload: JSON.stringify(gap(room, 0, oldestKept - 1, epoch, "reset")), ids: [entry.id] });
       after = 0;
     } else if (since < oldestKept - 1) {
-      deliveries.push({ payload: JSON.stringify(gap(room, since, oldestKept - 1, epoch, "expired")), ids: [entry.id] });
+      deliveries.push({ room, seq: 0, payload: JSON.stringify(gap(room, since, oldestKept - 1, epoch, "expired")), ids: [entry.id] });
     }
     for (const kept of this.history.after(after)) {
-      const delivery: Delivery = { payload: kept.payload, ids: [entry.id], filter: kept.filter };
+      const delivery: Delivery = { room, seq: kept.seq, payload: kept.payload, ids: [entry.id], filter: kept.filter };
       if (kept.except !== undefined) delivery.except = kept.except;
       if (kept.origin !== undefined) delivery.origin = kept.origin;
       deliveries.push(delivery);
@@ -224,11 +245,19 @@ export class Room implements RoomApi {
     return { ok: true, value: view };
   }
 
+  /** The kept messages `recipient` may see, filtered by the same rule as live delivery (shouldDeliver). */
   async roomHistory(room: string, recipient: Recipient, limit?: number): Promise<HistoryData> {
-    const fields = { id: recipient.id, room: recipient.room, attributes: new Map(recipient.attributes) };
-    const visible = this.history
-      .last(this.settings.historySize)
-      .filter((entry) => entry.except !== recipient.id && entry.origin !== recipient.session && matchesFilter(entry.filter, fields));
+    const info = recipientInfo(recipient);
+    const visible = this.history.last(this.settings.historySize).filter((entry) => {
+      if (entry.except === recipient.id || entry.origin === recipient.session) return false;
+      const broadcast = broadcastInfo(room, entry.seq, entry.payload, entry.filter);
+      try {
+        return this.hooks.shouldDeliver(info, broadcast);
+      } catch (error) {
+        logEvent("error", "error", { room, id: recipient.id, during: "hook shouldDeliver", error: errorField(error) });
+        return false;
+      }
+    });
     const wanted = visible.slice(-Math.min(limit ?? visible.length, visible.length));
     return { room, messages: wanted.map((entry) => JSON.parse(entry.payload) as ChatMessage) };
   }
@@ -253,4 +282,41 @@ export class Room implements RoomApi {
       if (left && room !== undefined) this.notice(room, "leave", left);
     }
   }
+}
+
+/** A history reader as hooks see recipients. */
+function recipientInfo(recipient: Recipient): RecipientInfo {
+  return {
+    id: recipient.id,
+    room: recipient.room,
+    session: recipient.session,
+    params: new Map(recipient.params),
+    attributes: new Map(recipient.attributes),
+    grantedRooms: new Set(recipient.grantedRooms),
+    listening: recipient.listening,
+    remoteIP: recipient.remoteIP,
+    connectedAt: recipient.connectedAt,
+    viaGateway: recipient.viaGateway,
+  };
+}
+
+/** A kept or live broadcast as hooks see it; the message is parsed only if a hook reads it. */
+export function broadcastInfo(room: string, seq: number, payload: string, filter: MatchFilter | undefined): BroadcastInfo {
+  let parsed: ChatMessage | undefined;
+  const read = () => (parsed ??= JSON.parse(payload) as ChatMessage);
+  return {
+    room,
+    seq,
+    payload,
+    filter,
+    get from() {
+      return read().from;
+    },
+    get event() {
+      return read().event;
+    },
+    get message() {
+      return read().message;
+    },
+  };
 }

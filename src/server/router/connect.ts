@@ -6,22 +6,30 @@ import {
   isValidRoomName,
   parseResumeArgs,
   ProtocolError,
-  REFUSAL_CLOSE_CODES,
-  refusal,
+  RESERVED_ATTRIBUTE_NAMES,
   ROOM_NAME_RULE,
   type Limits,
   type RefusalCode,
   type ResumeArgs,
-} from "../protocol/index.js";
-import { CONNECT_INTENT_HEADER, type ConnectIntent } from "./connectIntent.js";
-import type { Env, Settings } from "./env.js";
+} from "../../protocol/index.js";
+import type { ConnectGrant } from "../hooks.js";
+import { CONNECT_INTENT_HEADER, type ConnectIntent } from "../intent.js";
+import type { ChatContext } from "../options.js";
+import { constantTimeEqual } from "../secrets.js";
+import type { Settings } from "../settings.js";
+import { EMPTY_GRANT, verifyToken, type Grant } from "../tokens.js";
 import { jsonError } from "./http.js";
-import { logEvent } from "./log.js";
-import { constantTimeEqual } from "./secrets.js";
-import { EMPTY_GRANT, verifyToken, type Grant } from "./tokens.js";
+import { refusalResponse } from "./refusal.js";
 
-/** GET /connect: checks room, token, origin and gateway identity, then hands the upgrade to the room. */
-export async function handleConnect(request: Request, env: Env, settings: Settings): Promise<Response> {
+/** The app's own authentication of a connect: a grant, a Response that refuses it, or nothing. */
+export type BeforeConnect = (request: Request, env: never) => ConnectGrant | Response | undefined | void | Promise<ConnectGrant | Response | undefined | void>;
+
+/**
+ * GET <prefix>/connect: checks origin, room, the app's `onBeforeConnect`, token, query and gateway
+ * identity, then hands the upgrade to the object that will host the socket.
+ */
+export async function handleConnect(request: Request, env: object, context: ChatContext, onBeforeConnect?: BeforeConnect): Promise<Response> {
+  const { settings } = context;
   if (request.method !== "GET") return jsonError(405, "method_not_allowed", "use GET /connect with a WebSocket upgrade");
   if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
     return jsonError(426, "upgrade_required", "/connect expects a WebSocket upgrade", { Upgrade: "websocket" });
@@ -34,7 +42,7 @@ export async function handleConnect(request: Request, env: Env, settings: Settin
   const query = new URL(request.url).searchParams;
   const room = query.get("room") || settings.defaultRoom;
   const token = query.get("token") || "";
-  if (!isValidRoomName(room)) return refuse("invalid_room", `invalid room name: ${ROOM_NAME_RULE}`, room);
+  if (!isValidRoomName(room)) return refusalResponse("invalid_room", `invalid room name: ${ROOM_NAME_RULE}`, room);
   // The same rules as the same arguments of roomChange: a malformed one is refused, never ignored.
   let resume: ResumeArgs;
   let params: [string, string][];
@@ -42,23 +50,30 @@ export async function handleConnect(request: Request, env: Env, settings: Settin
     resume = parseResumeArgs((name) => query.get(name));
     params = parseParams(query.get("params"), settings.limits);
   } catch (error) {
-    return refuse("bad_request", (error as ProtocolError).message, room);
+    return refusalResponse("bad_request", (error as ProtocolError).message, room);
   }
   let grant: Grant = EMPTY_GRANT;
+  if (onBeforeConnect) {
+    // The app's own session (a cookie, say) instead of, or besides, edgechat's tokens.
+    const decided = await onBeforeConnect(request, env as never);
+    if (decided instanceof Response) return decided;
+    if (decided) grant = grantOf(decided);
+  }
   if (token !== "") {
     if (!settings.tokenSecret) return jsonError(503, "not_configured", "this server has no TOKEN_SECRET set");
     try {
-      grant = await verifyToken(token, settings.tokenSecret);
+      const granted = await verifyToken(token, settings.tokenSecret);
+      grant = { rooms: [...grant.rooms, ...granted.rooms], attributes: { ...grant.attributes, ...granted.attributes } };
     } catch (error) {
-      return refuse("invalid_token", error instanceof ProtocolError ? error.message : "token not valid", room);
+      return refusalResponse("invalid_token", error instanceof ProtocolError ? error.message : "token not valid", room);
     }
   }
   if (isPrivateRoom(room) && !grant.rooms.includes(room)) {
-    return refuse("not_authorized", `${room} is a private room: connect with a token that names it`, room);
+    return refusalResponse("not_authorized", `${room} is a private room: connect with a token that names it`, room);
   }
 
   const intent: ConnectIntent = { room, grant, resume, params, ...clientIdentity(request, settings) };
-  const stub = env.ROOMS.get(hostFor(env, settings, room));
+  const stub = context.rooms.get(hostFor(context.rooms, settings, room));
   return stub.fetch("https://room.internal/connect", {
     headers: { Upgrade: "websocket", [CONNECT_INTENT_HEADER]: JSON.stringify(intent) },
   });
@@ -70,10 +85,20 @@ export async function handleConnect(request: Request, env: Env, settings: Settin
  * browsers that give no room) is spread over DEFAULT_ROOM_HOSTS host objects instead, whose names
  * are not valid room names; the default room then reaches them with one RPC per host.
  */
-function hostFor(env: Env, settings: Settings, room: string): DurableObjectId {
-  if (room !== settings.defaultRoom || settings.defaultRoomHosts <= 1) return env.ROOMS.idFromName(room);
+function hostFor(rooms: DurableObjectNamespace, settings: Settings, room: string): DurableObjectId {
+  if (room !== settings.defaultRoom || settings.defaultRoomHosts <= 1) return rooms.idFromName(room);
   const shard = Math.floor(Math.random() * settings.defaultRoomHosts);
-  return env.ROOMS.idFromName(`#host/${room}/${shard}`);
+  return rooms.idFromName(`#host/${room}/${shard}`);
+}
+
+/** An app's grant, held to the same rules as a token's: valid room names, string attributes, no built-in names. */
+function grantOf(decided: ConnectGrant): Grant {
+  const rooms = (decided.rooms ?? []).filter(isValidRoomName);
+  const attributes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(decided.attributes ?? {})) {
+    if (typeof value === "string" && !RESERVED_ATTRIBUTE_NAMES.has(key)) attributes[key] = value;
+  }
+  return { rooms, attributes };
 }
 
 /**
@@ -117,21 +142,4 @@ function parseParams(raw: string | null, limits: Limits): [string, string][] {
     }
   }
   return entries as [string, string][];
-}
-
-/**
- * A refused connect still completes the upgrade so a browser can read why: one message, then a
- * close with the code for the reason (spec section 10). The server end is answered and forgotten;
- * a peer that goes away before reading it is no error of ours, so its close and error events are
- * handled rather than left to surface as uncaught "Network connection lost".
- */
-function refuse(code: RefusalCode, text: string, room: string): Response {
-  logEvent("info", "refusal", { code, room: room.slice(0, 80), error: text });
-  const [client, server] = Object.values(new WebSocketPair());
-  server.accept();
-  server.addEventListener("error", () => {});
-  server.addEventListener("close", () => {});
-  server.send(JSON.stringify(refusal(code, text)));
-  server.close(REFUSAL_CLOSE_CODES[code], code);
-  return new Response(null, { status: 101, webSocket: client });
 }

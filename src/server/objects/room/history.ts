@@ -1,4 +1,4 @@
-import { newEpoch, type MatchFilter, type ResumePoint } from "../../protocol/index.js";
+import { newEpoch, type MatchFilter, type ResumePoint } from "../../../protocol/index.js";
 
 /** A kept broadcast, with what decides who may see it again. */
 export interface HistoryEntry {

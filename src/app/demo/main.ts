@@ -1,14 +1,12 @@
 /** The demo chat page (public/index.html): join a room, chat, listen to other rooms, see who is here. */
-import { isValidRoomName, type ChatMessage } from "../protocol/index.js";
-import { EdgechatClient } from "./client.js";
-import { EdgechatError } from "./errors.js";
-import { byId } from "./demo/dom.js";
-import { MessageList } from "./demo/messageList.js";
-import { NameBook, shortId } from "./demo/names.js";
-import { makePayload, readPayload } from "./demo/payload.js";
-import { SidePanel } from "./demo/sidePanel.js";
-import { showStatus } from "./demo/statusView.js";
-import { sameOriginConnectUrl } from "./url.js";
+import { isValidRoomName, type ChatMessage } from "../../protocol/index.js";
+import { EdgechatClient, EdgechatError, sameOriginConnectUrl } from "../../client/index.js";
+import { byId } from "./dom.js";
+import { MessageList } from "./messageList.js";
+import { NameBook, shortId } from "./names.js";
+import { makePayload, readPayload } from "./payload.js";
+import { SidePanel } from "./sidePanel.js";
+import { showStatus } from "./statusView.js";
 
 const NAME_KEY = "edgechat.name";
 const ROOM_KEY = "edgechat.room";

@@ -1,12 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../worker/env.js";
 
 /**
  * Which rooms currently have members or listeners. Room objects tell it only when they become
  * empty or non-empty, never on every join, so it is off the hot path; counts are asked of the
- * rooms themselves when someone lists them.
+ * rooms themselves when someone lists them. Bind it (any name; `bindings.directory`) next to the
+ * ChatRoom class.
  */
-export class RoomDirectory extends DurableObject<Env> {
+export class ChatDirectory<Env = unknown> extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS active_rooms (name TEXT PRIMARY KEY)");
@@ -26,7 +26,13 @@ export class RoomDirectory extends DurableObject<Env> {
   }
 }
 
+/** The directory's RPC surface, as seen through a stub. */
+export interface DirectoryApi {
+  setActive(room: string, active: boolean): Promise<void>;
+  list(after: string, limit: number): Promise<string[]>;
+}
+
 /** The one directory object of a deployment. */
-export function directoryOf(env: Env): DurableObjectStub<RoomDirectory> {
-  return env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));
+export function directoryOf(directory: DurableObjectNamespace): DirectoryApi {
+  return directory.get(directory.idFromName("directory")) as unknown as DirectoryApi;
 }

@@ -1,5 +1,5 @@
-import type { MatchFilter } from "../../protocol/index.js";
-import type { RoomEntry } from "../rpc.js";
+import type { MatchFilter } from "../../../protocol/index.js";
+import type { RoomEntry } from "../../rpc.js";
 
 interface Entry extends RoomEntry {
   member: boolean;

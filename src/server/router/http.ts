@@ -1,4 +1,4 @@
-import { jsonNestedDeeperThan, MAX_JSON_DEPTH } from "../protocol/index.js";
+import { jsonNestedDeeperThan, MAX_JSON_DEPTH } from "../../protocol/index.js";
 
 /** JSON over HTTP: every answer of the Worker is JSON, errors as {"error","code"} (spec section 2). */
 

@@ -1,11 +1,25 @@
 import { DurableObject } from "cloudflare:workers";
-import { PING, PONG, type HistoryData, type MatchFilter, type ResumeArgs, type ResumePoint, type RoomViewData } from "../protocol/index.js";
-import { CONNECT_INTENT_HEADER, type ConnectIntent } from "../worker/connectIntent.js";
-import { readSettings, type Env } from "../worker/env.js";
-import { Host } from "./hostRole/host.js";
-import { IdempotencyKeys } from "./idempotency.js";
-import { Peers } from "./peers.js";
-import { Room } from "./roomRole/room.js";
+import {
+  matchesFilter,
+  PING,
+  PONG,
+  type HistoryData,
+  type MatchFilter,
+  type ResumeArgs,
+  type ResumePoint,
+  type RoomViewData,
+} from "../../protocol/index.js";
+import type {
+  BroadcastInfo,
+  ChatHooks,
+  ConnectionInfo,
+  JoinKind,
+  MemberInfo,
+  NumberedBroadcast,
+  RecipientInfo,
+} from "../hooks.js";
+import { CONNECT_INTENT_HEADER, type ConnectIntent } from "../intent.js";
+import { chatContext, type ChatOptions } from "../options.js";
 import type {
   BroadcastResult,
   Delivery,
@@ -17,37 +31,81 @@ import type {
   RoomCounts,
   RoomEntry,
   Sender,
-} from "./rpc.js";
+} from "../rpc.js";
+import { Host } from "./host/host.js";
+import { IdempotencyKeys } from "./idempotency.js";
+import { Peers } from "./peers.js";
+import { Room } from "./room/room.js";
 import { migrate } from "./schema.js";
 
 /**
- * One object per room (idFromName). It plays two roles, each in its own module:
- * - the room (roomRole/): members, listeners, seq, history; it numbers each broadcast and fans it
- *   out to the hosts of its recipients;
- * - the host (hostRole/) of the sockets it accepted (clients whose first room this was), wherever
+ * The chat room Durable Object: one object per room (`idFromName(room)`). Bind a subclass of it
+ * in wrangler.toml (any binding name: `bindings.rooms`), with SQLite storage
+ * (`new_sqlite_classes`). It plays two roles, each in its own module:
+ * - the room (room/): members, listeners, seq, epoch, history; it numbers each broadcast and
+ *   fans it out to the hosts of its recipients;
+ * - the host (host/) of the sockets it accepted (clients whose first room this was), wherever
  *   those connections have moved since: it runs their requests and delivers to them.
- * This class only wires the runtime's entry points and the RPC surface to the two roles.
+ * This class only wires the runtime's entry points, the RPC surface and the hooks to the roles.
+ *
+ * Customize it by subclassing: set `static options` (the same ChatOptions the router gets) and
+ * override any hook of ChatHooks.
+ *
+ * ```ts
+ * export class Rooms extends ChatRoom {
+ *   static options = chat; // { bindings: { rooms: "CHAT_ROOMS", directory: "CHAT_DIRECTORY" } }
+ *   onSay(connection, message) {
+ *     if (String(message).includes("http")) throw new ProtocolError("rejected", "no links, please");
+ *     return message;
+ *   }
+ * }
+ * ```
  */
-export class RoomObject extends DurableObject<Env> implements RoomApi, HostApi {
+export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomApi, HostApi, ChatHooks {
+  /** Bindings and settings; a subclass sets its own (the object the router gets, too). */
+  static options: ChatOptions = {};
+
   private readonly room: Room;
   private readonly host: Host;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const settings = readSettings(env);
+    const context = chatContext(env as object, (new.target as typeof ChatRoom).options);
     migrate(ctx.storage.sql);
-    const peers = new Peers(env, ctx.id, this);
-    const idempotency = new IdempotencyKeys(ctx.storage.sql, settings.idempotencyWindowMs);
-    this.room = new Room(ctx.storage.sql, env, settings, peers, idempotency);
-    this.host = new Host(ctx, settings, peers, idempotency);
+    const peers = new Peers(context.rooms, ctx.id, this);
+    const idempotency = new IdempotencyKeys(ctx.storage.sql, context.settings.idempotencyWindowMs);
+    this.room = new Room(ctx, context, peers, idempotency, this);
+    this.host = new Host(ctx, context.settings, peers, idempotency, this);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
-  /** The Worker forwards an accepted /connect here, already checked (room, token, gateway, query). */
+  // ---- hooks (override in a subclass; see ChatHooks) ----------------------------------------
+
+  authorizeJoin(_connection: ConnectionInfo, _room: string, _kind: JoinKind): boolean | string | Promise<boolean | string> {
+    return true;
+  }
+
+  onSay(_connection: ConnectionInfo, message: unknown): unknown | Promise<unknown> {
+    return message;
+  }
+
+  shouldDeliver(recipient: RecipientInfo, broadcast: BroadcastInfo): boolean {
+    return matchesFilter(broadcast.filter, recipient);
+  }
+
+  onJoin(_member: MemberInfo): void | Promise<void> {}
+
+  onLeave(_member: MemberInfo): void | Promise<void> {}
+
+  onBroadcast(_broadcast: NumberedBroadcast): void | Promise<void> {}
+
+  // ---- the runtime's entry points -----------------------------------------------------------
+
+  /** The router forwards an accepted /connect here, already checked (room, token, gateway, query). */
   async fetch(request: Request): Promise<Response> {
     const intentHeader = request.headers.get(CONNECT_INTENT_HEADER);
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !intentHeader) {
-      return new Response("room objects are reached through the Worker's /connect", { status: 400 });
+      return new Response("room objects are reached through edgechat's /connect", { status: 400 });
     }
     return this.host.accept(JSON.parse(intentHeader) as ConnectIntent);
   }

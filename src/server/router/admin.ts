@@ -1,57 +1,60 @@
 import {
   charLength,
-  cursorArgument,
   isValidRoomName,
   makeFilter,
   ProtocolError,
   RESERVED_ATTRIBUTE_NAMES,
   ROOM_NAME_RULE,
   type MatchFilter,
-} from "../protocol/index.js";
-import { hostOfConnection } from "./connectionIds.js";
-import type { Env, Settings } from "./env.js";
+} from "../../protocol/index.js";
+import { chatRoomsOf, type ChatRooms, type RoomHandle } from "../api/chatRooms.js";
+import type { ChatContext } from "../options.js";
+import { constantTimeEqual } from "../secrets.js";
+import type { Settings } from "../settings.js";
 import { HttpError, json, readJsonObject } from "./http.js";
-import { constantTimeEqual, randomHex } from "./secrets.js";
-import { mintToken } from "./tokens.js";
-import { directoryOf } from "../room/RoomDirectory.js";
 
-/** The server API under /api (spec section 2). Every call needs the admin bearer token. */
-export async function handleApi(request: Request, env: Env, settings: Settings, path: string[]): Promise<Response> {
+/**
+ * The admin HTTP API (spec section 2) under `<prefix>/api`, a thin layer over the typed server API
+ * (`chatRooms`). Every call needs the admin bearer token. `path` is what follows `<prefix>/api/`.
+ */
+export async function handleApi(request: Request, context: ChatContext, path: string[]): Promise<Response> {
+  const { settings } = context;
+  const chat = chatRoomsOf(context);
   authorizeAdmin(request, settings);
   const [resource, name, action, ...rest] = path;
   if (rest.length > 0) throw notFound();
   if (resource === "rooms" && name === undefined) {
     allow(request, "GET");
-    return listRooms(request, env);
+    return json(await chat.rooms(new URL(request.url).searchParams.get("after") ?? ""));
   }
   if (resource === "rooms" && name !== undefined && action === "broadcast") {
     allow(request, "POST");
-    return broadcast(request, env, roomParam(name));
+    const room = roomParam(chat, name);
+    const body = await readJsonObject(request);
+    if (!Object.hasOwn(body, "message")) throw new HttpError(400, "bad_request", 'the body needs a "message"');
+    return json(await room.broadcast(body.message, { filter: filterOf(body), idempotencyKey: idempotencyKey(request) }));
   }
   if (resource === "rooms" && name !== undefined && action === undefined) {
     allow(request, "GET");
-    const room = roomParam(name);
+    const room = roomParam(chat, name);
     const cursor = new URL(request.url).searchParams.get("cursor") || undefined;
-    if (cursor !== undefined) asBadRequest(() => cursorArgument(room, cursor));
-    const outcome = await roomStub(env, room).roomView(room, cursor);
-    if (!outcome.ok) throw new HttpError(400, outcome.code, outcome.message);
-    return json(outcome.value);
+    return json(await asBadRequest(() => room.status(cursor)));
   }
   if (resource === "connections" && name !== undefined && action === "messages") {
     allow(request, "POST");
-    return sendMessage(request, env, decodePathPart(name));
+    return sendMessage(request, chat, decodePathPart(name));
   }
   if (resource === "connections" && name !== undefined && action === "attributes") {
     allow(request, "PATCH");
-    return setAttributes(request, env, settings, decodePathPart(name));
+    return setAttributes(request, chat, settings, decodePathPart(name));
   }
   if (resource === "private-rooms" && name === undefined) {
     allow(request, "POST");
-    return json({ room: `private-${randomHex(16)}` });
+    return json({ room: chat.newPrivateRoom() });
   }
   if (resource === "tokens" && name === undefined) {
     allow(request, "POST");
-    return createToken(request, settings);
+    return createToken(request, chat, settings);
   }
   throw notFound();
 }
@@ -84,16 +87,16 @@ function decodePathPart(raw: string): string {
   }
 }
 
-function roomParam(raw: string): string {
+function roomParam(chat: ChatRooms, raw: string): RoomHandle {
   const room = decodePathPart(raw);
   if (!isValidRoomName(room)) throw new HttpError(400, "invalid_room", `invalid room name: ${ROOM_NAME_RULE}`);
-  return room;
+  return chat.room(room);
 }
 
 /** Runs a protocol check; its ProtocolError becomes a 400 with the same code and text. */
-function asBadRequest<T>(check: () => T): T {
+async function asBadRequest<T>(check: () => T | Promise<T>): Promise<T> {
   try {
-    return check();
+    return await check();
   } catch (error) {
     if (error instanceof ProtocolError) throw new HttpError(400, error.code, error.message);
     throw error;
@@ -115,39 +118,6 @@ function idempotencyKey(request: Request): string | undefined {
   return key;
 }
 
-function roomStub(env: Env, room: string) {
-  return env.ROOMS.get(env.ROOMS.idFromName(room));
-}
-
-function hostStub(env: Env, connectionId: string) {
-  const host = hostOfConnection(connectionId);
-  if (!host) return undefined;
-  try {
-    return env.ROOMS.get(env.ROOMS.idFromString(host));
-  } catch {
-    return undefined; // well-formed but not an id of this namespace
-  }
-}
-
-const DIRECTORY_PAGE = 100;
-
-/** GET /api/rooms: rooms that have members or listeners, with live counts, 100 at a time. */
-async function listRooms(request: Request, env: Env): Promise<Response> {
-  const after = new URL(request.url).searchParams.get("after") ?? "";
-  const names = await directoryOf(env).list(after, DIRECTORY_PAGE);
-  const rooms = await Promise.all(names.map((room) => roomStub(env, room).roomCounts(room)));
-  const page: { rooms: unknown[]; next?: string } = { rooms: rooms.filter((room) => room.membersCount + room.listenersCount > 0) };
-  if (names.length === DIRECTORY_PAGE) page.next = names[names.length - 1];
-  return json(page);
-}
-
-async function broadcast(request: Request, env: Env, room: string): Promise<Response> {
-  const body = await readJsonObject(request);
-  if (!Object.hasOwn(body, "message")) throw new HttpError(400, "bad_request", 'the body needs a "message"');
-  const filter = filterOf(body);
-  return json(await roomStub(env, room).roomBroadcast(room, body.message, filter, idempotencyKey(request)));
-}
-
 function filterOf(body: Record<string, unknown>): MatchFilter | undefined {
   for (const field of ["roomMatchKey", "roomMatchValue"]) {
     const value = body[field];
@@ -158,19 +128,18 @@ function filterOf(body: Record<string, unknown>): MatchFilter | undefined {
   return makeFilter(body.roomMatchKey, body.roomMatchValue);
 }
 
-async function sendMessage(request: Request, env: Env, id: string): Promise<Response> {
+async function sendMessage(request: Request, chat: ChatRooms, id: string): Promise<Response> {
   const body = await readJsonObject(request);
   if (!Object.hasOwn(body, "message")) throw new HttpError(400, "bad_request", 'the body needs a "message"');
   if (body.type !== undefined && typeof body.type !== "string") throw new HttpError(400, "bad_request", '"type" must be a string');
   const key = idempotencyKey(request);
-  const stub = hostStub(env, id);
-  if (!stub || !(await stub.hostSendDirect(id, body.message, body.type as string | undefined, key))) {
+  if (!(await chat.connection(id).send(body.message, { type: body.type as string | undefined, idempotencyKey: key }))) {
     throw new HttpError(404, "not_found", "no such connection");
   }
   return json({ id, delivered: true });
 }
 
-async function setAttributes(request: Request, env: Env, settings: Settings, id: string): Promise<Response> {
+async function setAttributes(request: Request, chat: ChatRooms, settings: Settings, id: string): Promise<Response> {
   const patch = await readJsonObject(request);
   const { maxParams, maxParamKeyLength, maxParamValueLength } = settings.limits;
   const entries = Object.entries(patch);
@@ -187,8 +156,7 @@ async function setAttributes(request: Request, env: Env, settings: Settings, id:
       throw new HttpError(400, "bad_request", `attribute values are at most ${maxParamValueLength} characters`);
     }
   }
-  const stub = hostStub(env, id);
-  const attributes = stub ? await stub.hostSetAttributes(id, patch as Record<string, string | null>) : null;
+  const attributes = await chat.connection(id).setAttributes(patch as Record<string, string | null>);
   if (!attributes) throw new HttpError(404, "not_found", "no such connection");
   return json({ id, attributes });
 }
@@ -196,7 +164,7 @@ async function setAttributes(request: Request, env: Env, settings: Settings, id:
 /** Tokens live at most a year (and a day): longer-lived grants belong in the app's own sessions. */
 const MAX_TOKEN_TTL_SECONDS = 366 * 86_400;
 
-async function createToken(request: Request, settings: Settings): Promise<Response> {
+async function createToken(request: Request, chat: ChatRooms, settings: Settings): Promise<Response> {
   if (!settings.tokenSecret) throw new HttpError(503, "not_configured", "this server has no TOKEN_SECRET set");
   const body = await readJsonObject(request);
   const rooms = body.rooms;
@@ -217,6 +185,6 @@ async function createToken(request: Request, settings: Settings): Promise<Respon
   if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TOKEN_TTL_SECONDS) {
     throw new HttpError(400, "bad_request", `"ttlSeconds" must be a number above 0 and at most ${MAX_TOKEN_TTL_SECONDS} (366 days)`);
   }
-  const minted = await mintToken({ rooms: rooms as string[], attributes: attributes as Record<string, string> }, ttl, settings.tokenSecret);
+  const minted = await chat.mintToken({ rooms: rooms as string[], attributes: attributes as Record<string, string> }, ttl);
   return json(minted);
 }

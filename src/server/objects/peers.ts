@@ -1,5 +1,4 @@
-import type { Env } from "../worker/env.js";
-import type { HostApi, RoomApi } from "./rpc.js";
+import type { HostApi, RoomApi } from "../rpc.js";
 
 /**
  * The one place that decides whether a peer is this object or another one reached over RPC.
@@ -12,12 +11,11 @@ export class Peers {
    * kept, since a stub can stay broken after an error; a fresh one is cheap.
    */
   private readonly roomIds = new Map<string, DurableObjectId>();
-
   /** Hex id of this object. */
   readonly selfHex: string;
 
   constructor(
-    private readonly env: Env,
+    private readonly rooms: DurableObjectNamespace,
     private readonly selfId: DurableObjectId,
     private readonly self: RoomApi & HostApi,
   ) {
@@ -28,15 +26,15 @@ export class Peers {
   room(name: string): RoomApi {
     let id = this.roomIds.get(name);
     if (!id) {
-      id = this.env.ROOMS.idFromName(name);
+      id = this.rooms.idFromName(name);
       if (this.roomIds.size >= 1024) this.roomIds.clear();
       this.roomIds.set(name, id);
     }
-    return id.equals(this.selfId) ? this.self : (this.env.ROOMS.get(id) as unknown as RoomApi);
+    return id.equals(this.selfId) ? this.self : (this.rooms.get(id) as unknown as RoomApi);
   }
 
   /** The object whose hex id is `hexId` (a connection's host). */
   host(hexId: string): HostApi {
-    return hexId === this.selfHex ? this.self : (this.env.ROOMS.get(this.env.ROOMS.idFromString(hexId)) as unknown as HostApi);
+    return hexId === this.selfHex ? this.self : (this.rooms.get(this.rooms.idFromString(hexId)) as unknown as HostApi);
   }
 }

@@ -1,4 +1,4 @@
-import type { ConnectionStatus } from "../types.js";
+import type { ConnectionStatus } from "../../client/index.js";
 
 const TEXT: Record<ConnectionStatus, string> = {
   idle: "Not connected",

@@ -9,22 +9,50 @@ import {
   type ResumeArgs,
   type Verb,
   type VerbData,
-} from "../../protocol/index.js";
-import type { Settings } from "../../worker/env.js";
-import { verifyToken } from "../../worker/tokens.js";
+} from "../../../protocol/index.js";
+import type { Settings } from "../../settings.js";
+import { verifyToken } from "../../tokens.js";
 import type { Peers } from "../peers.js";
-import type { RoomEntry } from "../rpc.js";
-import type { Connection, HostedConnections } from "./hostedConnections.js";
+import type { RoomEntry } from "../../rpc.js";
+import type { ChatHooks, ConnectionInfo, JoinKind } from "../../hooks.js";
+import type { Connection, ConnectionState, HostedConnections } from "./hostedConnections.js";
 
 export interface RequestContext {
   settings: Settings;
   hosted: HostedConnections;
   peers: Peers;
+  hooks: ChatHooks;
 }
 
 /** The filter a connection's own params ask for (its say, join and leave). */
 export function paramsFilter(connection: Connection): MatchFilter | undefined {
   return makeFilter(connection.params.get("roomMatchKey"), connection.params.get("roomMatchValue"));
+}
+
+/** A connection's state as hooks see it, before it is a hosted Connection (at connect). */
+export function connectionInfo(state: ConnectionState): ConnectionInfo {
+  return {
+    id: state.id,
+    room: state.room,
+    session: state.session ?? state.id,
+    params: new Map(state.params),
+    attributes: new Map(state.attributes),
+    grantedRooms: new Set(state.grantedRooms),
+    listening: [...state.listening],
+    remoteIP: state.remoteIP,
+    connectedAt: state.connectedAt,
+    viaGateway: state.viaGateway,
+  };
+}
+
+/**
+ * Runs the app's authorizeJoin: undefined when allowed, else the reason to give with
+ * not_authorized. A hook that throws propagates (the caller answers it without changing anything).
+ */
+export async function refusalOf(authorize: () => boolean | string | Promise<boolean | string>): Promise<string | undefined> {
+  const verdict = await authorize();
+  if (verdict === true) return undefined;
+  return typeof verdict === "string" && verdict !== "" ? verdict : "not allowed to enter this room";
 }
 
 /** The connection as its rooms record it. */
@@ -55,12 +83,14 @@ export class RequestHandler {
   private readonly handlers: Handlers = {
     say: async (connection, request) => {
       const room = connection.room;
+      // The app's moderation or enrichment; a refusal it throws is the sender's error response.
+      const message = await this.context.hooks.onSay(connection, request.message);
       const filter = makeFilter(
         request.roomMatchKey ?? connection.params.get("roomMatchKey"),
         request.roomMatchValue ?? connection.params.get("roomMatchValue"),
       );
       const sender = { id: connection.id, session: connection.session };
-      const { seq } = await this.context.peers.room(room).roomSay(room, sender, request.message, filter);
+      const { seq } = await this.context.peers.room(room).roomSay(room, sender, message, filter);
       return { room, seq };
     },
     roomChange: async (connection, request) => {
@@ -68,7 +98,7 @@ export class RequestHandler {
       const previous = connection.room;
       // Already there: no notices, and nothing to replay (it has been receiving the room live).
       if (target === previous) return { room: target, ...(await this.context.peers.room(target).roomPoint(target)) };
-      this.authorize(connection, target);
+      await this.authorize(connection, target, "roomChange");
       this.adoptSession(connection, request);
       // The new room is recorded first so that filters on `room` see it as soon as messages arrive.
       connection.state.room = target;
@@ -79,7 +109,7 @@ export class RequestHandler {
     },
     listenToRoom: async (connection, request) => {
       const { room } = request;
-      this.authorize(connection, room);
+      await this.authorize(connection, room, "listenToRoom");
       const listening = connection.state.listening;
       if (listening.includes(room)) throw new ProtocolError("already_listening", `already listening to ${room}`);
       const max = this.context.settings.limits.maxListening;
@@ -161,7 +191,18 @@ export class RequestHandler {
     history: (connection, request) =>
       this.context.peers.room(connection.room).roomHistory(
         connection.room,
-        { id: connection.id, room: connection.room, session: connection.session, attributes: [...connection.attributes] },
+        {
+          id: connection.id,
+          room: connection.room,
+          session: connection.session,
+          params: [...connection.params],
+          attributes: [...connection.attributes],
+          grantedRooms: [...connection.grantedRooms],
+          listening: [...connection.listening],
+          remoteIP: connection.remoteIP,
+          connectedAt: connection.connectedAt,
+          viaGateway: connection.viaGateway,
+        },
         request.limit,
       ),
   };
@@ -189,10 +230,13 @@ export class RequestHandler {
     return entryOf(connection, this.context.peers.selfHex);
   }
 
-  private authorize(connection: Connection, room: string): void {
+  /** The built-in private-room rule, then the app's authorizeJoin. */
+  private async authorize(connection: Connection, room: string, kind: JoinKind): Promise<void> {
     if (isPrivateRoom(room) && !connection.grantedRooms.has(room)) {
       throw new ProtocolError("not_authorized", `${room} is a private room: present a token that names it`);
     }
+    const refused = await refusalOf(() => this.context.hooks.authorizeJoin(connection, room, kind));
+    if (refused !== undefined) throw new ProtocolError("not_authorized", refused);
   }
 }
 

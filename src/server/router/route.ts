@@ -1,0 +1,65 @@
+import { errorField, logEvent } from "../log.js";
+import { chatContext, type ChatContext, type ChatOptions } from "../options.js";
+import { handleApi } from "./admin.js";
+import { handleConnect, type BeforeConnect } from "./connect.js";
+import { HttpError, jsonError } from "./http.js";
+
+/** Options of the router: the shared ChatOptions, where chat is mounted, and the app's connect check. */
+export interface RouteOptions extends ChatOptions {
+  /**
+   * The path chat is mounted under, e.g. "/chat": clients connect to `/chat/connect` and the admin
+   * API (if mounted) is `/chat/api/…`. Default "" (the root).
+   */
+  prefix?: string;
+  /**
+   * The app's own authentication of a connect, before edgechat's tokens: return a ConnectGrant
+   * (rooms, attributes) to admit the connection with it, a Response to refuse it with that response,
+   * or nothing to admit it with no grant (a `?token=` still adds its grant either way).
+   */
+  onBeforeConnect?: BeforeConnect;
+}
+
+function prefixOf(options: RouteOptions): string {
+  const prefix = options.prefix ?? "";
+  return prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
+}
+
+/** Runs a handler; a thrown HttpError becomes its JSON error, anything else a logged 500. */
+async function answered(run: () => Promise<Response>): Promise<Response> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof HttpError) return jsonError(error.status, error.code, error.message);
+    logEvent("error", "error", { during: "request", error: errorField(error) });
+    return jsonError(500, "internal_error", "something went wrong");
+  }
+}
+
+/**
+ * Chat's WebSocket endpoint, for any router: answers `<prefix>/connect` and returns null for every
+ * other request, so the app's own routes go on. Errors are JSON `{"error","code"}`.
+ *
+ * ```ts
+ * const response = await routeChatRequest(request, env, { prefix: "/chat", onBeforeConnect });
+ * if (response) return response;
+ * ```
+ */
+export async function routeChatRequest(request: Request, env: object, options: RouteOptions = {}): Promise<Response | null> {
+  const url = new URL(request.url);
+  if (url.pathname !== `${prefixOf(options)}/connect`) return null;
+  return answered(() => handleConnect(request, env, chatContext(env, options), options.onBeforeConnect));
+}
+
+/**
+ * The admin HTTP API (broadcast, room status, direct messages, attributes, private rooms, tokens,
+ * the room directory) under `<prefix>/api/`, opt-in: mount it only where you want it. Every call
+ * needs `Authorization: Bearer <ADMIN_TOKEN>` (settings.adminToken); without one set it answers 503.
+ * Returns null for paths outside `<prefix>/api/`.
+ */
+export async function handleChatAdmin(request: Request, env: object, options: RouteOptions = {}): Promise<Response | null> {
+  const base = `${prefixOf(options)}/api`;
+  const url = new URL(request.url);
+  if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return null;
+  const path = url.pathname.slice(base.length).split("/").filter((part) => part !== "");
+  return answered(() => handleApi(request, chatContext(env, options) as ChatContext, path));
+}
