@@ -3,73 +3,36 @@
 //   2. runs the Worker in local workerd: `wrangler dev` on 127.0.0.1:${PORT:-8787}, with the settings from
 //      .dev.vars when it exists, else from the committed .dev.vars.example (passed with --env-file),
 //   3. waits for /health, then runs the TCP gateway on 127.0.0.1:${GATEWAY_PORT:-5000} in front of it,
-//   4. on Ctrl-C / SIGTERM: the gateway says goodbye to its clients, then wrangler is stopped by its own
+//   4. keeps both running: a part that dies (or a Worker whose /health goes silent) is restarted with
+//      backoff (scripts/supervise.mjs); a part that cannot come back stops everything with one message,
+//   5. on Ctrl-C / SIGTERM: the gateway says goodbye to its clients, then wrangler is stopped by its own
 //      PID (never through npx, which would orphan workerd).
 // Optional: DEV_VARS_FILE (another settings file), PERSIST_TO (wrangler's --persist-to directory).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readDevVars } from "./devVars.mjs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readDevVars } from "./devVars.mjs";
+import { waitForHealth, watchHealth } from "./health.mjs";
+import { hasExited, relay } from "./processes.mjs";
+import { Supervisor } from "./supervise.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const port = Number(process.env.PORT || 8787);
 const gatewayPort = Number(process.env.GATEWAY_PORT || 5000);
 const host = "127.0.0.1";
 const workerUrl = `http://${host}:${port}`;
+const healthUrl = `${workerUrl}/health`;
 
+/** @param {string} line */
 function log(line) {
   console.log(`[start] ${line}`);
 }
-
 
 function settingsFile() {
   if (process.env.DEV_VARS_FILE) return process.env.DEV_VARS_FILE;
   const own = join(root, ".dev.vars");
   return existsSync(own) ? own : join(root, ".dev.vars.example");
-}
-
-/** Prefixes each line of a child's output so the two logs stay readable. */
-function relay(stream, prefix, sink) {
-  let partial = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (text) => {
-    const lines = (partial + text).split("\n");
-    partial = lines.pop();
-    for (const line of lines) sink.write(`${prefix} ${line}\n`);
-  });
-  stream.on("end", () => {
-    if (partial) sink.write(`${prefix} ${partial}\n`);
-  });
-}
-
-function waitExit(child, ms) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-/** SIGTERM to the child's own PID; if it is still there after `ms`, SIGKILL its whole process group. */
-async function stopChild(child, name, ms) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(child.pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  if (await waitExit(child, ms)) return;
-  log(`${name} did not stop in ${ms} ms: killing it`);
-  try {
-    process.kill(-child.pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-  await waitExit(child, 2_000);
 }
 
 // ---- 1. build ----------------------------------------------------------------------------------
@@ -79,11 +42,11 @@ if (build.status !== 0) {
   process.exit(1);
 }
 
-// ---- 2. the Worker in local workerd --------------------------------------------------------------
 const envFile = settingsFile();
 const settings = readDevVars(envFile);
 log(`settings from ${relative(root, envFile) || envFile}`);
 
+// ---- 2. the parts -------------------------------------------------------------------------------
 const wranglerArgs = [
   join(root, "node_modules", ".bin", "wrangler"),
   "dev",
@@ -95,29 +58,102 @@ const wranglerArgs = [
   "--env-file",
   envFile,
 ];
+// A restarted Worker uses the same state directory, so rooms keep their seq and history (as on a deploy).
 if (process.env.PERSIST_TO) wranglerArgs.push("--persist-to", process.env.PERSIST_TO);
 
-// Own process group (detached) so a terminal's Ctrl-C reaches only us, and we stop things in order.
-const wrangler = spawn(process.execPath, wranglerArgs, {
-  cwd: root,
-  detached: true,
-  stdio: ["ignore", "pipe", "pipe"],
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-});
-relay(wrangler.stdout, "[wrangler]", process.stdout);
-relay(wrangler.stderr, "[wrangler]", process.stderr);
+/** @type {import("./supervise.mjs").Part} */
+const workerPart = {
+  name: "Worker",
+  processName: "wrangler",
+  host,
+  port,
+  portSetting: "PORT",
+  url: workerUrl,
+  logHint: "the [wrangler] lines above",
+  spawn() {
+    // Own process group (detached) so a terminal's Ctrl-C reaches only us, and we stop things in order.
+    const child = spawn(process.execPath, wranglerArgs, {
+      cwd: root,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    });
+    // wrangler logs every request; the watch's /health every second would bury everything else.
+    relay(child.stdout, "[wrangler]", process.stdout, /GET \/health 200\b/);
+    relay(child.stderr, "[wrangler]", process.stderr);
+    return child;
+  },
+  ready: (_child, signal) => waitForHealth(healthUrl, signal),
+  readyTimeoutMs: 90_000,
+  watch: (_child, signal) => watchHealth(healthUrl, signal),
+  stopGraceMs: 10_000,
+};
 
-let gateway;
+/** @type {NodeJS.ProcessEnv} */
+const gatewayEnv = { ...process.env, GATEWAY_SECRET: settings.GATEWAY_SECRET ?? "" };
+if (settings.MAX_MESSAGE_BYTES) gatewayEnv.MAX_MESSAGE_BYTES = settings.MAX_MESSAGE_BYTES;
+
+/** @type {import("./supervise.mjs").Part} */
+const gatewayPart = {
+  name: "gateway",
+  processName: "gateway",
+  host,
+  port: gatewayPort,
+  portSetting: "GATEWAY_PORT",
+  url: `tcp://${host}:${gatewayPort}`,
+  logHint: "the [gateway] lines above",
+  spawn() {
+    const child = spawn(
+      process.execPath,
+      [join(root, "bin", "edgechat-gateway.mjs"), "--port", String(gatewayPort), "--host", host, "--upstream", `ws://${host}:${port}`],
+      { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: gatewayEnv },
+    );
+    relay(child.stdout, "[gateway]", process.stdout);
+    relay(child.stderr, "[gateway]", process.stderr);
+    return child;
+  },
+  // The gateway is stateless: it serves once it listens (upstream connections open per client).
+  ready: (child, signal) =>
+    new Promise((resolve, reject) => {
+      let seen = "";
+      const onData = (/** @type {string} */ text) => {
+        seen = (seen + text).slice(-4096);
+        if (!seen.includes("listening on")) return;
+        child.stdout?.off("data", onData);
+        resolve();
+      };
+      child.stdout?.on("data", onData);
+      signal.addEventListener("abort", () => {
+        child.stdout?.off("data", onData);
+        reject(signal.reason);
+      }, { once: true });
+    }),
+  readyTimeoutMs: 30_000,
+  stopGraceMs: 5_000,
+};
+
+const worker = new Supervisor(workerPart, { log, giveUp });
+const gateway = new Supervisor(gatewayPart, { log, giveUp });
+
+// ---- stopping -----------------------------------------------------------------------------------
 let stopping = false;
 
+/** @param {number} code */
 async function stop(code) {
   if (stopping) return;
   stopping = true;
   // Gateway first, so its clients hear "server shutting down" rather than a lost upstream.
-  await stopChild(gateway, "gateway", 5_000);
-  await stopChild(wrangler, "wrangler", 10_000);
-  log("stopped");
+  await gateway.stop();
+  await worker.stop();
+  log(code === 0 ? "stopped" : `stopped (exit code ${code})`);
   process.exit(code);
+}
+
+/** A part cannot come back: never stay half-alive. @param {string} message what failed, what to check */
+function giveUp(message) {
+  if (stopping) return;
+  log(`giving up: ${message}`);
+  void stop(1);
 }
 
 process.on("SIGINT", () => void stop(0));
@@ -125,8 +161,8 @@ process.on("SIGTERM", () => void stop(0));
 process.on("SIGHUP", () => void stop(0));
 // Safety net: however this process ends, its children are told to stop (wrangler then stops workerd).
 process.on("exit", () => {
-  for (const child of [gateway, wrangler]) {
-    if (child && child.exitCode === null && child.signalCode === null) {
+  for (const child of [gateway.child, worker.child]) {
+    if (child?.pid && !hasExited(child)) {
       try {
         process.kill(child.pid, "SIGTERM");
       } catch {
@@ -148,52 +184,16 @@ process.on("uncaughtException", (error) => {
   console.error("[start]", error);
   void stop(1);
 });
-wrangler.once("exit", (code, signal) => {
-  if (stopping) return;
-  log(`wrangler exited (${signal ?? code})`);
-  void stop(1);
-});
 
-async function waitForHealth(timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !stopping) {
-    try {
-      const response = await fetch(`${workerUrl}/health`, { signal: AbortSignal.timeout(2_000) });
-      if (response.ok) return true;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return false;
+// ---- 3. start: the Worker, then the gateway in front of it ----------------------------------------
+try {
+  await worker.start();
+  if (!stopping) await gateway.start();
+} catch (error) {
+  giveUp(error instanceof Error ? error.message : String(error));
 }
-
-if (!(await waitForHealth(90_000))) {
-  if (!stopping) {
-    log(`the Worker did not answer ${workerUrl}/health`);
-    await stop(1);
-  }
-} else {
-  // ---- 3. the TCP gateway ------------------------------------------------------------------------
-  const gatewayEnv = { ...process.env, GATEWAY_SECRET: settings.GATEWAY_SECRET ?? "" };
-  if (settings.MAX_MESSAGE_BYTES) gatewayEnv.MAX_MESSAGE_BYTES = settings.MAX_MESSAGE_BYTES;
-  gateway = spawn(
-    process.execPath,
-    [join(root, "bin", "edgechat-gateway.mjs"), "--port", String(gatewayPort), "--host", host, "--upstream", `ws://${host}:${port}`],
-    { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: gatewayEnv },
-  );
-  relay(gateway.stdout, "[gateway]", process.stdout);
-  relay(gateway.stderr, "[gateway]", process.stderr);
-  gateway.once("exit", (code, signal) => {
-    if (stopping) return;
-    log(`gateway exited (${signal ?? code})`);
-    void stop(1);
-  });
-  gateway.stdout.on("data", function ready(text) {
-    if (!String(text).includes("listening on")) return;
-    gateway.stdout.off("data", ready);
-    log(`Worker:  ${workerUrl}  (WebSocket ${workerUrl.replace(/^http/, "ws")}/connect)`);
-    log(`Gateway: tcp://${host}:${gatewayPort}  (try: nc ${host} ${gatewayPort})`);
-    log("Ctrl-C to stop");
-  });
+if (!stopping) {
+  log(`Worker:  ${workerUrl}  (WebSocket ${workerUrl.replace(/^http/, "ws")}/connect)`);
+  log(`Gateway: tcp://${host}:${gatewayPort}  (try: nc ${host} ${gatewayPort})`);
+  log("Ctrl-C to stop; a part that dies is restarted");
 }
