@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -88,20 +88,25 @@ afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-interface Launched {
+interface Spawned {
   child: ChildProcess;
   port: number;
   gatewayPort: number;
   output(): string;
   exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Waits for output matching `pattern` (already printed or still to come). */
+  waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void>;
+}
+
+interface Launched extends Spawned {
   /** Every process it started (wrangler, its workerd, the gateway), once it is ready. */
   tree: { pid: number; command: string }[];
 }
 
-/** Runs `command` (start.mjs or npm start) on free ports with scratch state, and waits until it is ready. */
-async function launch(command: string, args: string[], env: Record<string, string> = {}): Promise<Launched> {
-  const port = await freePort();
-  const gatewayPort = await freePort();
+/** Runs `command` (start.mjs or npm start) on free ports (or `ports`) with scratch state, without waiting. */
+async function spawnStart(command: string, args: string[], env: Record<string, string> = {}, ports?: { port: number; gatewayPort: number }): Promise<Spawned> {
+  const port = ports?.port ?? (await freePort());
+  const gatewayPort = ports?.gatewayPort ?? (await freePort());
   let output = "";
   const child = spawn(command, args, {
     env: {
@@ -121,21 +126,36 @@ async function launch(command: string, args: string[], env: Record<string, strin
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
-  await waitFor(() => output.includes("Ctrl-C to stop") || child.exitCode !== null, 150_000, `start-up; output: ${output}`);
-  expect(child.exitCode, output).toBeNull();
-  expect(output).toContain(`http://127.0.0.1:${port}`);
-  expect(output).toContain(`tcp://127.0.0.1:${gatewayPort}`);
-  const tree = descendants(child.pid!);
-  trees.push(tree);
-  const workerds = tree.filter((p) => /\bworkerd\b/.test(p.command) && /\bserve\b/.test(p.command));
-  expect(workerds.length, JSON.stringify(tree)).toBeGreaterThan(0);
-  return { child, port, gatewayPort, output: () => output, exited, tree };
+  const waitForOutput = (pattern: RegExp, timeoutMs: number) =>
+    waitFor(() => pattern.test(output), timeoutMs, `output matching ${pattern}; output: ${output}`);
+  return { child, port, gatewayPort, output: () => output, exited, waitForOutput };
 }
 
-/** Every process of the launch has ended, and no workerd anywhere still serves its port. */
-async function expectAllGone(launched: Launched): Promise<void> {
-  const { tree, port } = launched;
-  await waitFor(() => tree.every(({ pid }) => !alive(pid)), 15_000, `processes still running: ${JSON.stringify(tree.filter(({ pid }) => alive(pid)))}`);
+/** Every process below start.mjs now (after a restart the tree has new members). */
+function snapshot(pid: number): { pid: number; command: string }[] {
+  const tree = descendants(pid);
+  trees.push(tree);
+  return tree;
+}
+
+/** Runs `command` (start.mjs or npm start) on free ports with scratch state, and waits until it is ready. */
+async function launch(command: string, args: string[], env: Record<string, string> = {}): Promise<Launched> {
+  const spawned = await spawnStart(command, args, env);
+  const { child, port, gatewayPort, output } = spawned;
+  await waitFor(() => output().includes("Ctrl-C to stop") || child.exitCode !== null, 150_000, `start-up; output: ${output()}`);
+  expect(child.exitCode, output()).toBeNull();
+  expect(output()).toContain(`http://127.0.0.1:${port}`);
+  expect(output()).toContain(`tcp://127.0.0.1:${gatewayPort}`);
+  const tree = snapshot(child.pid!);
+  const workerds = tree.filter((p) => /\bworkerd\b/.test(p.command) && /\bserve\b/.test(p.command));
+  expect(workerds.length, JSON.stringify(tree)).toBeGreaterThan(0);
+  return { ...spawned, tree };
+}
+
+/** Every process of the launch (each snapshot taken, so restarted parts too) has ended, and no workerd anywhere still serves its port. */
+async function expectAllGone(launched: Spawned, processes: { pid: number; command: string }[]): Promise<void> {
+  const { port } = launched;
+  await waitFor(() => processes.every(({ pid }) => !alive(pid)), 15_000, `processes still running: ${JSON.stringify(processes.filter(({ pid }) => alive(pid)))}`);
   let workerdLeft = "";
   try {
     workerdLeft = execFileSync("pgrep", ["-a", "workerd"], { encoding: "utf8" });
@@ -143,6 +163,62 @@ async function expectAllGone(launched: Launched): Promise<void> {
     // pgrep exits 1 when nothing matches
   }
   expect(workerdLeft).not.toContain(`127.0.0.1:${port} `);
+}
+
+const workerds = (tree: { pid: number; command: string }[]) => tree.filter((p) => /\bworkerd\b/.test(p.command) && /\bserve\b/.test(p.command));
+
+/**
+ * wrangler runs two workerds: a proxy that holds PORT and passes requests on, and the one that runs
+ * the Worker. Killing the Worker's leaves the proxy up, holding every request (no exit, no refusal).
+ */
+function splitWorkerds(launched: Launched): { proxy: { pid: number; command: string }; worker: { pid: number; command: string } } {
+  const all = workerds(launched.tree);
+  const proxy = all.filter((p) => p.command.includes(`=127.0.0.1:${launched.port} `));
+  const worker = all.filter((p) => !p.command.includes(`=127.0.0.1:${launched.port} `));
+  expect(proxy.length, JSON.stringify(all)).toBe(1);
+  expect(worker.length, JSON.stringify(all)).toBe(1);
+  return { proxy: proxy[0], worker: worker[0] };
+}
+
+/** Polls /health until stopped; counts the answers that were not 200 (or did not come). */
+function watchHealth(port: number): { stop(): Promise<{ ok: number; failed: string[] }> } {
+  let running = true;
+  const result = { ok: 0, failed: [] as string[] };
+  const loop = (async () => {
+    while (running) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(10_000) });
+        if (response.ok) result.ok++;
+        else result.failed.push(`HTTP ${response.status}`);
+        await response.body?.cancel();
+      } catch (error) {
+        result.failed.push(String(error));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return result;
+    },
+  };
+}
+
+/** Binds `port` on 127.0.0.1 as soon as it is free (within `timeoutMs`); the caller closes it. */
+async function takePort(port: number, timeoutMs: number): Promise<Server> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const server = createServer((socket) => socket.destroy());
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (bound) return server;
+    if (Date.now() > deadline) throw new Error(`port ${port} never became free`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 const isGoodbye = (m: unknown) => typeof m === "object" && m !== null && (m as Record<string, unknown>).status === "Bye!";
@@ -182,7 +258,7 @@ describe("npm start (scripts/start.mjs)", () => {
     expect(rest.filter(isGoodbye)).toEqual([{ context: "api", status: "Bye!", reason: "server shutting down" }]);
     await ws.socket.waitClosed(20_000);
     expect(await start.exited, start.output()).toEqual({ code: 0, signal: null });
-    await expectAllGone(start);
+    await expectAllGone(start, start.tree);
   });
 
   it("`npm start` stops everything when npm itself gets SIGTERM (npm does not pass it on)", { timeout: 180_000 }, async () => {
@@ -193,6 +269,110 @@ describe("npm start (scripts/start.mjs)", () => {
     const rest = await tcp.client.waitEnded(15_000);
     expect(rest.filter(isGoodbye)).toEqual([{ context: "api", status: "Bye!", reason: "server shutting down" }]);
     await start.exited;
-    await expectAllGone(start);
+    await expectAllGone(start, start.tree);
+  });
+
+  it("restarts a killed gateway without touching the Worker: WebSockets stay, /health stays up, TCP works again", { timeout: 240_000 }, async () => {
+    const start = await launch(process.execPath, ["scripts/start.mjs"]);
+    const { port, gatewayPort } = start;
+    const room = `gateway-crash-${process.pid}`;
+    const ws = await TestSocket.connect(`ws://127.0.0.1:${port}/connect?room=${room}`);
+    const before = await TcpClient.connect(gatewayPort);
+    const gateway = start.tree.filter((p) => p.command.includes("edgechat-gateway"));
+    expect(gateway.length, JSON.stringify(start.tree)).toBe(1);
+
+    const health = watchHealth(port);
+    process.kill(gateway[0].pid, "SIGKILL");
+    await before.client.waitEnded(15_000);
+    await start.waitForOutput(/^\[start\] gateway .*SIGKILL.*restarting it in 0\.5 s/m, 30_000);
+    await start.waitForOutput(/^\[start\] gateway is back/m, 60_000);
+
+    const after = await TcpClient.connect(gatewayPort);
+    expect((await after.client.request(`roomChange ${room}`)).status).toBe("OK");
+    expect((await after.client.request("say the new gateway works")).status).toBe("OK");
+    expect(await ws.socket.nextChat((m) => m.message === "the new gateway works", 15_000)).toMatchObject({ from: after.id, room });
+    const checks = await health.stop();
+    expect(checks.failed).toEqual([]);
+    expect(checks.ok).toBeGreaterThan(0);
+    // The WebSocket client never noticed: still open, no goodbye, no error, and it still talks.
+    expect(ws.socket.closed).toBeUndefined();
+    expect(ws.socket.received.filter((m) => typeof m === "object" && (isGoodbye(m) || m.context === "error" || m.status === "error"))).toEqual([]);
+    expect((await ws.socket.request("say still here")).status).toBe("OK");
+    expect(await after.client.nextChat((m) => m.message === "still here")).toMatchObject({ from: ws.id });
+
+    const now = snapshot(start.child.pid!);
+    start.child.kill("SIGTERM");
+    const rest = await after.client.waitEnded(15_000);
+    expect(rest.filter(isGoodbye)).toEqual([{ context: "api", status: "Bye!", reason: "server shutting down" }]);
+    expect(await start.exited, start.output()).toEqual({ code: 0, signal: null });
+    await expectAllGone(start, [...start.tree, ...now]);
+  });
+
+  it("notices a killed workerd (wrangler still running), restarts the Worker on the same state, and TCP works again", { timeout: 300_000 }, async () => {
+    const start = await launch(process.execPath, ["scripts/start.mjs"]);
+    const { port, gatewayPort } = start;
+    const room = `workerd-crash-${process.pid}`;
+    const speaker = await TestSocket.connect(`ws://127.0.0.1:${port}/connect?room=${room}`);
+    expect((await speaker.socket.request("say before the crash")).status).toBe("OK");
+    const { worker } = splitWorkerds(start);
+
+    process.kill(worker.pid, "SIGKILL");
+    await start.waitForOutput(/^\[start\] Worker .*restarting it in [\d.]+ s/m, 120_000);
+    await start.waitForOutput(/^\[start\] Worker is back/m, 180_000);
+    expect(alive(worker.pid)).toBe(false);
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+
+    // Same --persist-to: the room's history survived, as it does a deploy.
+    const listener = await TestSocket.connect(`ws://127.0.0.1:${port}/connect?room=${room}`);
+    const history = (await listener.socket.request("history")).data as { messages: { message: unknown }[] };
+    expect(history.messages.map((m) => m.message)).toContain("before the crash");
+    const tcp = await TcpClient.connect(gatewayPort);
+    expect((await tcp.client.request(`roomChange ${room}`)).status).toBe("OK");
+    expect((await tcp.client.request("say after the crash")).status).toBe("OK");
+    expect(await listener.socket.nextChat((m) => m.message === "after the crash", 15_000)).toMatchObject({ from: tcp.id });
+
+    const now = snapshot(start.child.pid!);
+    start.child.kill("SIGTERM");
+    const rest = await tcp.client.waitEnded(15_000);
+    expect(rest.filter(isGoodbye)).toEqual([{ context: "api", status: "Bye!", reason: "server shutting down" }]);
+    expect(await start.exited, start.output()).toEqual({ code: 0, signal: null });
+    await expectAllGone(start, [...start.tree, ...now]);
+  });
+
+  it("exits 1 with a clear message when PORT is taken by another program", { timeout: 180_000 }, async () => {
+    const port = await freePort();
+    const squatter = await takePort(port, 5_000);
+    try {
+      const start = await spawnStart(process.execPath, ["scripts/start.mjs"], {}, { port, gatewayPort: await freePort() });
+      const exited = await Promise.race([start.exited, new Promise((resolve) => setTimeout(() => resolve("still running"), 150_000))]);
+      expect(exited, start.output()).toEqual({ code: 1, signal: null });
+      expect(start.output()).toMatch(new RegExp(`^\\[start\\] .*127\\.0\\.0\\.1:${port} is in use by another program.*PORT`, "m"));
+      await expectAllGone(start, []);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
+  it("gives up with a clear message, and stops the gateway, when the Worker cannot come back (its port was taken meanwhile)", { timeout: 300_000 }, async () => {
+    const start = await launch(process.execPath, ["scripts/start.mjs"]);
+    const tcp = await TcpClient.connect(start.gatewayPort);
+    const { proxy } = splitWorkerds(start);
+    // The workerd that holds PORT dies, and another program takes the port before it can come back.
+    process.kill(proxy.pid, "SIGKILL");
+    const squatter = await takePort(start.port, 15_000);
+    try {
+      await tcp.client.waitEnded(30_000);
+      const exited = await Promise.race([start.exited, new Promise((resolve) => setTimeout(() => resolve("still running"), 200_000))]);
+      expect(exited, start.output()).toEqual({ code: 1, signal: null });
+      const output = start.output();
+      // Backoff between the attempts: 0.5 s doubling.
+      const delays = [...output.matchAll(/^\[start\] Worker .* in ([\d.]+) s/gm)].map((m) => Number(m[1]));
+      expect(delays, output).toEqual([0.5, 1, 2, 4, 8]);
+      expect(output).toMatch(new RegExp(`^\\[start\\] giving up: .*127\\.0\\.0\\.1:${start.port} is in use by another program.*PORT`, "m"));
+      expect(output).toMatch(/^\[start\] stopped/m);
+      await expectAllGone(start, start.tree);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 });
