@@ -1,8 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { TcpClient } from "../support/gateway.js";
 import { TestSocket } from "../support/wsClient.js";
@@ -69,10 +69,11 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** `what` may be a function, so the message shows the state at the timeout (e.g. all output so far). */
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out: ${typeof what === "string" ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -80,6 +81,18 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
 const started: ChildProcess[] = [];
 let trees: { pid: number; command: string }[][] = [];
 const scratch = mkdtempSync(join(tmpdir(), "edgechat-start-"));
+
+/**
+ * The working tree as it is now, copied (node_modules linked), and every start.mjs runs from the copy:
+ * `wrangler dev` reloads the Worker whenever a file under src/ changes, so on a tree that others edit
+ * meanwhile a reload could revive a killed Worker before start.mjs notices, or break its build mid-test.
+ */
+const repo = join(scratch, "repo");
+for (const entry of readdirSync(".")) {
+  if ([".git", ".scratch", ".wrangler", "dist", "node_modules"].includes(entry)) continue;
+  cpSync(entry, join(repo, entry), { recursive: true });
+}
+symlinkSync(resolve("node_modules"), join(repo, "node_modules"), "dir");
 
 afterAll(() => {
   // Only if a test failed half-way: never leave a workerd behind.
@@ -109,6 +122,7 @@ async function spawnStart(command: string, args: string[], env: Record<string, s
   const gatewayPort = ports?.gatewayPort ?? (await freePort());
   let output = "";
   const child = spawn(command, args, {
+    cwd: repo,
     env: {
       ...process.env,
       PORT: String(port),
@@ -127,7 +141,7 @@ async function spawnStart(command: string, args: string[], env: Record<string, s
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
   const waitForOutput = (pattern: RegExp, timeoutMs: number) =>
-    waitFor(() => pattern.test(output), timeoutMs, `output matching ${pattern}; output: ${output}`);
+    waitFor(() => pattern.test(output), timeoutMs, () => `output matching ${pattern}; output: ${output}`);
   return { child, port, gatewayPort, output: () => output, exited, waitForOutput };
 }
 
@@ -142,7 +156,7 @@ function snapshot(pid: number): { pid: number; command: string }[] {
 async function launch(command: string, args: string[], env: Record<string, string> = {}): Promise<Launched> {
   const spawned = await spawnStart(command, args, env);
   const { child, port, gatewayPort, output } = spawned;
-  await waitFor(() => output().includes("Ctrl-C to stop") || child.exitCode !== null, 150_000, `start-up; output: ${output()}`);
+  await waitFor(() => output().includes("Ctrl-C to stop") || child.exitCode !== null, 150_000, () => `start-up; output: ${output()}`);
   expect(child.exitCode, output()).toBeNull();
   expect(output()).toContain(`http://127.0.0.1:${port}`);
   expect(output()).toContain(`tcp://127.0.0.1:${gatewayPort}`);
