@@ -32,6 +32,7 @@ import type {
   WebSocketConstructorLike,
   WebSocketLike,
 } from "./types.js";
+import { readClaims, stillValid } from "./tokens.js";
 import { connectUrl } from "./url.js";
 
 const OPEN = 1;
@@ -86,6 +87,8 @@ export class EdgechatClient extends Emitter<ClientEvents> {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private idBeforeDrop: string | undefined;
+  /** Reconnects carry the tokens in their URL, until the server refuses one there. */
+  private tokensInUrl = true;
 
   constructor(
     readonly url: string,
@@ -557,25 +560,27 @@ export class EdgechatClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * One reconnect attempt. A public room is rejoined directly (one join notice, no detour); a
-   * private room not granted by the connect token is reached with `roomChange` after `auth`.
-   * Tokens go in as `auth` so an expired one costs a failure report, not the reconnect.
+   * One reconnect attempt, straight into the room it was in (one join notice, no detour): the URL
+   * carries its resume point, session and params, and every token that has not expired (their
+   * grants — private rooms, attributes that filters match — are then in force before the replay is
+   * filtered). Tokens that could not go in the URL are presented with `auth` afterwards, so an
+   * expired one costs a failure report, not the reconnect. A private room no URL token names is
+   * reached with `roomChange` after `auth`.
    */
   private async reconnect(): Promise<void> {
     if (this.stopped) return;
     const session = this.session;
     const target = session.room ?? session.firstRoom;
-    const direct = target !== undefined && !isPrivateRoom(target);
-    const viaConnectToken = target !== undefined && target === session.firstRoom && session.connectToken !== undefined;
-    const tokenInUrl = !direct && viaConnectToken;
+    const held = [session.connectToken, ...session.tokens].filter((token): token is string => token !== undefined);
+    const now = Date.now();
+    const urlTokens = this.tokensInUrl ? held.filter((token) => stillValid(readClaims(token), now)) : [];
+    const granted = (room: string) => urlTokens.some((token) => readClaims(token)?.rooms.includes(room));
     // Resume where the last socket stopped: the room replays what was missed, in order, first.
-    // The params that decide who hears about this client go in the URL, so that its join notice
-    // follows its filter just as before the drop.
-    const rejoined = direct || viaConnectToken ? target : undefined;
+    const rejoined = target !== undefined && (!isPrivateRoom(target) || granted(target)) ? target : undefined;
     const urlParams = this.paramsForUrl();
     const url = connectUrl(this.url, {
       room: rejoined,
-      token: tokenInUrl ? session.connectToken : undefined,
+      token: urlTokens,
       ...(rejoined === undefined ? {} : session.resume(rejoined)),
       session: session.session,
       params: urlParams,
@@ -586,13 +591,17 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     } catch (error) {
       if (this.stopped) return;
       const failure = error as EdgechatError;
-      if (failure.code === "invalid_room" || failure.code === "invalid_token" || failure.code === "not_authorized" || failure.code === "bad_request") {
+      if (failure.code === "invalid_token" && urlTokens.length > 0) {
+        // A token the server no longer accepts (its secret changed): try again presenting them with auth.
+        this.tokensInUrl = false;
+        this.scheduleReconnect();
+      } else if (failure.code === "invalid_room" || failure.code === "invalid_token" || failure.code === "not_authorized" || failure.code === "bad_request") {
         this.finish({ code: 1006, reason: failure.message, error: failure });
       } else this.scheduleReconnect();
       return;
     }
     const link = this.link;
-    const failures = await this.restore(welcome, target, tokenInUrl, urlParams ?? {});
+    const failures = await this.restore(welcome, target, urlTokens, urlParams ?? {});
     if (this.stopped || !link || this.link !== link) return; // closed meanwhile; `lost` took over
     const attempts = this.attempts;
     const previousId = this.idBeforeDrop;
@@ -615,11 +624,10 @@ export class EdgechatClient extends Emitter<ClientEvents> {
   }
 
   /** Sends the restore requests (paced under the rate limit) and returns the ones refused. */
-  private async restore(welcome: WelcomeMessage, target: string | undefined, tokenInUrl: boolean, inUrl: Record<string, string>): Promise<Error[]> {
+  private async restore(welcome: WelcomeMessage, target: string | undefined, urlTokens: string[], inUrl: Record<string, string>): Promise<Error[]> {
     const session = this.session;
     const steps: ClientRequest[] = [];
-    const tokens = tokenInUrl ? session.tokens : [session.connectToken, ...session.tokens];
-    for (const token of tokens) if (token) steps.push({ verb: "auth", token });
+    for (const token of [session.connectToken, ...session.tokens]) if (token && !urlTokens.includes(token)) steps.push({ verb: "auth", token });
     for (const [key, value] of session.params) if (inUrl[key] !== value) steps.push({ verb: "paramAdd", key, value });
     if (target !== undefined && target !== welcome.room) steps.push({ verb: "roomChange", room: target, ...session.resume(target) });
     for (const room of session.listening) steps.push({ verb: "listenToRoom", room, ...session.resume(room) });

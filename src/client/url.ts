@@ -1,7 +1,8 @@
 /** What a `/connect` URL may carry (see the protocol: connect query). */
 export interface ConnectQuery {
   room?: string;
-  token?: string;
+  /** One token, or several (grants add up, as with `auth`). */
+  token?: string | string[];
   since?: number;
   epoch?: string;
   session?: string;
@@ -20,8 +21,10 @@ export function connectUrl(base: string, query: ConnectQuery): string {
   if (url.pathname === "" || url.pathname === "/") url.pathname = "/connect";
   if (query.room) url.searchParams.set("room", query.room);
   else url.searchParams.delete("room");
-  if (query.token) url.searchParams.set("token", query.token);
-  else url.searchParams.delete("token");
+  url.searchParams.delete("token");
+  for (const token of typeof query.token === "string" ? [query.token] : (query.token ?? [])) {
+    if (token) url.searchParams.append("token", token);
+  }
   for (const name of ["since", "epoch", "session"] as const) {
     const value = query[name];
     if (value !== undefined) url.searchParams.set(name, String(value));

@@ -44,7 +44,8 @@ export function decodeServerFrame(text: string): ServerFrame {
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { kind: "unknown", text };
   const m = value as Fields;
-  if (m.event === DIRECT_EVENT && typeof m.context === "string") return { kind: "direct", message: m as DirectMessage };
+  // Whatever else it holds (a `context` that is not even a string): the server's marker decides.
+  if (m.event === DIRECT_EVENT) return { kind: "direct", message: m as DirectMessage };
   if (m.context === "response" && (m.status === "OK" || m.status === "error") && typeof m.messageCount === "number") {
     return { kind: "response", message: m as unknown as OkResponse | ErrorResponse };
   }

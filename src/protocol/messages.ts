@@ -81,7 +81,7 @@ export interface RefusalMessage {
 }
 
 /** A `sendMessage` payload as it arrives: the sender's object, always with `event: "direct"`. */
-export type DirectMessage = Record<string, unknown> & { context: string; event: "direct" };
+export type DirectMessage = Record<string, unknown> & { context: unknown; event: "direct" };
 
 /** Anything a server may send. */
 export type ServerMessage =

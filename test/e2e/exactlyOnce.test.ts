@@ -195,6 +195,49 @@ describe("2. a resumed client never receives its own messages", () => {
   });
 });
 
+describe("1b. resuming a room the connection is already in", () => {
+  it("gateway: a line client (always in the default room first) resumes the default room: what it missed before it joined, once", async () => {
+    const home = uniqueRoom("p1b-default");
+    const own = await startWorker({ RATE_LIMIT: "1000", DEFAULT_ROOM: home });
+    const ownGateway = await startGateway(own.wsUrl, { log: () => {} });
+    cleanups.push(() => ownGateway.close(), () => own.dispose());
+    const { client: first, welcome } = await tcp(ownGateway.port);
+    await first.request("say mine before the drop");
+    first.destroy();
+    const speaker = await TestSocket.open(`${own.wsUrl}/connect`);
+    cleanups.push(() => speaker.terminate());
+    await speaker.next();
+    await speaker.request("say while the line client was away");
+    const { client: back } = await tcp(ownGateway.port);
+    const answer = await back.request(`roomChange ${home} since=${welcome.seq} epoch=${welcome.epoch} session=${welcome.session}`);
+    expect(answer).toMatchObject({ status: "OK", data: { room: home } });
+    await back.seen((m) => isChat(m) && m.message === "while the line client was away");
+    await speaker.request("say after the resume");
+    await back.seen((m) => isChat(m) && m.message === "after the resume");
+    const chats = back.received.filter(isChat).filter((m) => !m.event).map((m) => m.message);
+    expect(chats.filter((text) => text === "while the line client was away")).toHaveLength(1);
+    expect(chats).not.toContain("mine before the drop");
+  });
+
+  it("client library: filtered messages its token's attributes match are replayed after a drop (the token is in force before the replay)", async () => {
+    const room = uniqueRoom("p1b-token");
+    const token = (await api(worker.url, "POST", "/api/tokens", { rooms: [], attributes: { team: "a" } })).body.token as string;
+    const a = await client(worker.url, { room, token });
+    a.drop();
+    await a.events.next("status", (s) => s.status === "reconnecting");
+    const sent = await api(worker.url, "POST", `/api/rooms/${room}/broadcast`, { message: "team a only", roomMatchKey: "team", roomMatchValue: "a" });
+    expect(sent.status).toBe(200);
+    await a.events.next("reconnect", () => true, 10_000);
+    await a.events.next("message", (m) => m.message === "team a only", 10_000);
+  });
+
+  it("client library: a direct message whose context is not a string is still a direct event", async () => {
+    const a = await client(worker.url, { room: uniqueRoom("p6-ctx") });
+    expect((await api(worker.url, "POST", `/api/connections/${encodeURIComponent(a.client.id!)}/messages`, { message: { context: 5, n: 1 } })).status).toBe(200);
+    expect(await a.events.next("direct")).toEqual({ context: 5, n: 1, event: "direct" });
+  });
+});
+
 describe("3. everything that decides who hears about a connection is in force before it joins", () => {
   it("client library: after a drop, the rejoin notice (and the old connection's leave) reach its team only", async () => {
     const room = uniqueRoom("p3-lib");

@@ -113,6 +113,23 @@ describe("numbers at the edges", () => {
   });
 });
 
+describe("a fractional rate limit", () => {
+  it("RATE_LIMIT below 0.5/s still lets one request through every 1/rate seconds (the bucket holds at least one)", async () => {
+    const slow = await startWorker({ RATE_LIMIT: "0.4" });
+    try {
+      const socket = await TestSocket.open(`${slow.wsUrl}/connect?room=${uniqueRoom("slow")}`);
+      await socket.next();
+      expect(await socket.request("paramsView")).toMatchObject({ status: "OK" });
+      expect(await socket.request("paramsView")).toMatchObject({ status: "error", code: "rate_limited" });
+      await new Promise((resolve) => setTimeout(resolve, 2600));
+      expect(await socket.request("paramsView")).toMatchObject({ status: "OK" });
+      socket.terminate();
+    } finally {
+      await slow.dispose();
+    }
+  });
+});
+
 describe("Idempotency-Key: a retried server call does not duplicate", () => {
   const post = (path: string, body: unknown, key?: string) =>
     fetch(`${worker.url}${path}`, {

@@ -3,7 +3,7 @@
  * seq, history) and the host of the sockets it accepted (connection state). Everything a woken
  * object needs is here or in the socket attachments, never in fields set by earlier events.
  */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 export function migrate(sql: SqlStorage): void {
   sql.exec(`
@@ -38,6 +38,8 @@ export function migrate(sql: SqlStorage): void {
   addColumn(sql, "room_entries", "filter_key TEXT");
   addColumn(sql, "room_entries", "filter_value TEXT");
   addColumn(sql, "room_history", "origin TEXT");
+  // Version 3: the seq at which each entry started receiving the room (bounds a resume's replay).
+  addColumn(sql, "room_entries", "receiving_since INTEGER");
   sql.exec("INSERT OR REPLACE INTO room_meta (key, value) VALUES ('schema', ?)", String(SCHEMA_VERSION));
 }
 

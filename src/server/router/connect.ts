@@ -41,7 +41,8 @@ export async function handleConnect(request: Request, env: object, context: Chat
 
   const query = new URL(request.url).searchParams;
   const room = query.get("room") || settings.defaultRoom;
-  const token = query.get("token") || "";
+  // `token` may be given more than once (a reconnecting client brings every grant it had); empty ones count as absent.
+  const tokens = query.getAll("token").filter((token) => token !== "");
   if (!isValidRoomName(room)) return refusalResponse("invalid_room", `invalid room name: ${ROOM_NAME_RULE}`, room);
   // The same rules as the same arguments of roomChange: a malformed one is refused, never ignored.
   let resume: ResumeArgs;
@@ -59,9 +60,11 @@ export async function handleConnect(request: Request, env: object, context: Chat
     if (decided instanceof Response) return decided;
     if (decided) grant = grantOf(decided);
   }
-  if (token !== "") {
+  if (tokens.length > MAX_CONNECT_TOKENS) return refusalResponse("bad_request", `at most ${MAX_CONNECT_TOKENS} tokens at connect`, room);
+  for (const token of tokens) {
     if (!settings.tokenSecret) return jsonError(503, "not_configured", "this server has no TOKEN_SECRET set");
     try {
+      // Grants add up in order, as with `auth`: rooms merged, attributes overwritten key by key.
       const granted = await verifyToken(token, settings.tokenSecret);
       grant = { rooms: [...grant.rooms, ...granted.rooms], attributes: { ...grant.attributes, ...granted.attributes } };
     } catch (error) {
@@ -78,6 +81,9 @@ export async function handleConnect(request: Request, env: object, context: Chat
     headers: { Upgrade: "websocket", [CONNECT_INTENT_HEADER]: JSON.stringify(intent) },
   });
 }
+
+/** Tokens one connect may carry (each is verified: an HMAC). */
+const MAX_CONNECT_TOKENS = 16;
 
 /**
  * The object that will host the socket. Normally the first room's own object, so the room delivers

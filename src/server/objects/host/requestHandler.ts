@@ -96,16 +96,31 @@ export class RequestHandler {
     roomChange: async (connection, request) => {
       const target = request.room;
       const previous = connection.room;
-      // Already there: no notices, and nothing to replay (it has been receiving the room live).
-      if (target === previous) return { room: target, ...(await this.context.peers.room(target).roomPoint(target)) };
+      if (target === previous) {
+        // Already there: no notices. A resume gets what it missed before it started receiving
+        // the room (a line client resuming its default room), never a second copy.
+        this.adoptSession(connection, request);
+        this.context.hosted.persist(connection);
+        const resume = resumeOf(request);
+        const room = this.context.peers.room(target);
+        return { room: target, ...(await (resume ? room.roomJoin(target, this.entry(connection), resume) : room.roomPoint(target))) };
+      }
       await this.authorize(connection, target, "roomChange");
       this.adoptSession(connection, request);
       // The new room is recorded first so that filters on `room` see it as soon as messages arrive.
       connection.state.room = target;
       this.context.hosted.persist(connection);
-      await this.context.peers.room(previous).roomLeave(previous, connection.id);
-      const point = await this.context.peers.room(target).roomJoin(target, this.entry(connection), resumeOf(request));
-      return { room: target, ...point };
+      try {
+        await this.context.peers.room(previous).roomLeave(previous, connection.id);
+        const point = await this.context.peers.room(target).roomJoin(target, this.entry(connection), resumeOf(request));
+        return { room: target, ...point };
+      } catch (error) {
+        // A room could not be reached: go back to where the connection was, so a retry works.
+        connection.state.room = previous;
+        this.context.hosted.persist(connection);
+        await this.context.peers.room(previous).roomJoin(previous, this.entry(connection)).catch(() => undefined);
+        throw error;
+      }
     },
     listenToRoom: async (connection, request) => {
       const { room } = request;
@@ -114,11 +129,20 @@ export class RequestHandler {
       if (listening.includes(room)) throw new ProtocolError("already_listening", `already listening to ${room}`);
       const max = this.context.settings.limits.maxListening;
       if (listening.length >= max) throw new ProtocolError("too_many_rooms", `listening to at most ${max} rooms`);
-      this.adoptSession(connection, request);
+      if (this.adoptSession(connection, request)) {
+        await this.context.peers.room(connection.room).roomUpdateMember(connection.room, connection.id, { session: connection.session });
+      }
       listening.push(room);
       this.context.hosted.persist(connection);
-      const point = await this.context.peers.room(room).roomListen(room, this.entry(connection), resumeOf(request));
-      return { room, ...point };
+      try {
+        const point = await this.context.peers.room(room).roomListen(room, this.entry(connection), resumeOf(request));
+        return { room, ...point };
+      } catch (error) {
+        // Not listening after all, so a retry is not refused as already_listening.
+        listening.splice(listening.indexOf(room), 1);
+        this.context.hosted.persist(connection);
+        throw error;
+      }
     },
     silenceRoom: async (connection, request) => {
       const { room } = request;
@@ -220,10 +244,11 @@ export class RequestHandler {
     await this.context.peers.room(connection.room).roomUpdateMember(connection.room, connection.id, { filter: after ?? null });
   }
 
-  /** A resume that names a session: the connection takes it (it only decides what this connection receives). */
-  private adoptSession(connection: Connection, resume: ResumeArgs): void {
-    if (resume.session === undefined || resume.session === connection.session) return;
+  /** A resume that names a session: the connection takes it (it only decides what this connection receives). Returns whether it changed. */
+  private adoptSession(connection: Connection, resume: ResumeArgs): boolean {
+    if (resume.session === undefined || resume.session === connection.session) return false;
     connection.state.session = resume.session;
+    return true;
   }
 
   private entry(connection: Connection): RoomEntry {

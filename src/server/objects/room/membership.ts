@@ -6,6 +6,8 @@ interface Entry extends RoomEntry {
   listener: boolean;
   /** Join order, the presence paging key: grows with every join, never reused while the room has entries. */
   memberSince: number;
+  /** The room's seq when the connection started receiving it: everything after reached it live. */
+  receivingSince: number;
 }
 
 type Row = {
@@ -17,6 +19,7 @@ type Row = {
   session: string | null;
   filter_key: string | null;
   filter_value: string | null;
+  receiving_since: number | null;
 };
 
 /**
@@ -33,7 +36,7 @@ export class Membership {
 
   constructor(private readonly sql: SqlStorage) {
     for (const row of sql.exec<Row>(
-      "SELECT id, host, member, listener, member_since, session, filter_key, filter_value FROM room_entries ORDER BY member_since, id",
+      "SELECT id, host, member, listener, member_since, session, filter_key, filter_value, receiving_since FROM room_entries ORDER BY member_since, id",
     )) {
       const entry: Entry = {
         id: row.id,
@@ -43,6 +46,7 @@ export class Membership {
         member: row.member === 1,
         listener: row.listener === 1,
         memberSince: row.member_since,
+        receivingSince: row.receiving_since ?? 0,
       };
       if (row.filter_key !== null && row.filter_value !== null) entry.filter = { key: row.filter_key, value: row.filter_value };
       this.entries.set(row.id, entry);
@@ -85,11 +89,30 @@ export class Membership {
     return this.entries.get(id);
   }
 
-  /** Returns false when the connection already was a member. */
-  addMember(entry: RoomEntry): boolean {
+  /** The room's seq when the connection started receiving the room, if it does. */
+  receivingSince(id: string): number | undefined {
+    return this.entries.get(id)?.receivingSince;
+  }
+
+  /**
+   * Adds a member (`seq`: the room's seq now). Returns false when it already was one; its session
+   * and notice filter are brought up to date either way.
+   */
+  addMember(entry: RoomEntry, seq: number): boolean {
     const existing = this.entries.get(entry.id);
-    if (existing?.member) return false;
-    this.save({ ...entry, member: true, listener: existing?.listener ?? false, memberSince: ++this.order });
+    if (existing?.member) {
+      if (existing.session !== entry.session || existing.filter?.key !== entry.filter?.key || existing.filter?.value !== entry.filter?.value) {
+        this.save({ ...existing, session: entry.session, filter: entry.filter });
+      }
+      return false;
+    }
+    this.save({
+      ...entry,
+      member: true,
+      listener: existing?.listener ?? false,
+      memberSince: ++this.order,
+      receivingSince: existing?.receivingSince ?? seq,
+    });
     return true;
   }
 
@@ -101,7 +124,7 @@ export class Membership {
     return existing;
   }
 
-  addListener(entry: RoomEntry): void {
+  addListener(entry: RoomEntry, seq: number): void {
     const existing = this.entries.get(entry.id);
     this.save({
       ...entry,
@@ -109,6 +132,7 @@ export class Membership {
       member: existing?.member ?? false,
       listener: true,
       memberSince: existing?.memberSince ?? ++this.order,
+      receivingSince: existing?.receivingSince ?? seq,
     });
   }
 
@@ -187,8 +211,8 @@ export class Membership {
     this.entries.set(entry.id, entry);
     this.byHost = undefined;
     this.sql.exec(
-      `INSERT OR REPLACE INTO room_entries (id, host, member, listener, member_since, session, filter_key, filter_value)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO room_entries (id, host, member, listener, member_since, session, filter_key, filter_value, receiving_since)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       entry.id,
       entry.host,
       entry.member ? 1 : 0,
@@ -197,6 +221,7 @@ export class Membership {
       entry.session,
       entry.filter?.key ?? null,
       entry.filter?.value ?? null,
+      entry.receivingSince,
     );
   }
 

@@ -67,9 +67,8 @@ export class Room implements RoomApi {
 
   async roomJoin(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint> {
     this.membership.rememberName(room);
-    const alreadyReceiving = this.membership.isRecipient(entry.id);
-    const joined = this.changeMembership(() => this.membership.addMember(entry));
-    if (resume?.since !== undefined && !alreadyReceiving) this.replay(room, entry, resume);
+    const joined = this.changeMembership(() => this.membership.addMember(entry, this.history.currentSeq));
+    if (resume?.since !== undefined) this.replay(room, entry, resume);
     if (joined) this.notice(room, "join", entry);
     return this.history.point;
   }
@@ -81,9 +80,8 @@ export class Room implements RoomApi {
 
   async roomListen(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint> {
     this.membership.rememberName(room);
-    const alreadyReceiving = this.membership.isRecipient(entry.id);
-    this.changeMembership(() => this.membership.addListener(entry));
-    if (resume?.since !== undefined && !alreadyReceiving) this.replay(room, entry, resume);
+    this.changeMembership(() => this.membership.addListener(entry, this.history.currentSeq));
+    if (resume?.since !== undefined) this.replay(room, entry, resume);
     return this.history.point;
   }
 
@@ -197,11 +195,13 @@ export class Room implements RoomApi {
 
   /**
    * Sends a joiner what it missed since `since`, before any live broadcast; each kept message is
-   * filtered as it was live, and nothing its session sent comes back. Only for a connection not
-   * already receiving the room (as member or listener): one that is gets everything live, and a
-   * replay could repeat what is still queued.
+   * filtered as it was live, and nothing its session sent comes back. The replay stops at the seq
+   * where the connection started receiving the room: what came after reached it live (so a
+   * connection already in the room, such as a line client resuming its default room, gets only
+   * what it missed, never a second copy).
    */
   private replay(room: string, entry: RoomEntry, resume: ResumeArgs): void {
+    const until = this.membership.receivingSince(entry.id) ?? this.history.currentSeq;
     const since = resume.since ?? 0;
     const { seq: current, epoch } = this.history.point;
     const oldestKept = this.history.oldestSeq() ?? current + 1;
@@ -215,6 +215,7 @@ export class Room implements RoomApi {
       deliveries.push({ room, seq: 0, payload: JSON.stringify(gap(room, since, oldestKept - 1, epoch, "expired")), ids: [entry.id] });
     }
     for (const kept of this.history.after(after)) {
+      if (kept.seq > until) break;
       const delivery: Delivery = { room, seq: kept.seq, payload: kept.payload, ids: [entry.id], filter: kept.filter };
       if (kept.except !== undefined) delivery.except = kept.except;
       if (kept.origin !== undefined) delivery.origin = kept.origin;
