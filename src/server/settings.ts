@@ -108,7 +108,7 @@ export const NUMBER_SETTINGS = {
   maxListening: { name: "MAX_LISTENING", fallback: DEFAULT_LIMITS.maxListening, min: 1, max: 1000, whole: true },
   rateLimit: { name: "RATE_LIMIT", fallback: DEFAULT_LIMITS.rateLimit, min: 0.001, max: 1_000_000, whole: false },
   idleTimeoutSeconds: { name: "IDLE_TIMEOUT_SECONDS", fallback: 600, min: 1, max: 7 * DAY_SECONDS, whole: true },
-  sweepIntervalSeconds: { name: "SWEEP_INTERVAL_SECONDS", fallback: 5, min: 1, max: 3600, whole: true },
+  sweepIntervalSeconds: { name: "SWEEP_INTERVAL_SECONDS", fallback: 10, min: 1, max: 3600, whole: true },
   historySize: { name: "HISTORY_SIZE", fallback: 100, min: 0, max: 100_000, whole: true },
   roomViewPageSize: { name: "ROOM_VIEW_PAGE_SIZE", fallback: 1000, min: 1, max: 10_000, whole: true },
   defaultRoomHosts: { name: "DEFAULT_ROOM_HOSTS", fallback: 8, min: 1, max: 1024, whole: true },

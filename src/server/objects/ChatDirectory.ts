@@ -9,7 +9,17 @@ import { DurableObject } from "cloudflare:workers";
 export class ChatDirectory<Env = unknown> extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS active_rooms (name TEXT PRIMARY KEY)");
+    // WITHOUT ROWID: a room becoming active writes one row, not a row and an index entry. Storage
+    // of an earlier version (a rowid table) is copied over once.
+    const sql = ctx.storage.sql;
+    const current = sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'active_rooms'").toArray()[0]?.sql;
+    if (current === undefined) sql.exec("CREATE TABLE active_rooms (name TEXT PRIMARY KEY) WITHOUT ROWID");
+    else if (!current.includes("WITHOUT ROWID")) {
+      sql.exec("CREATE TABLE active_rooms_v2 (name TEXT PRIMARY KEY) WITHOUT ROWID");
+      sql.exec("INSERT INTO active_rooms_v2 (name) SELECT name FROM active_rooms");
+      sql.exec("DROP TABLE active_rooms");
+      sql.exec("ALTER TABLE active_rooms_v2 RENAME TO active_rooms");
+    }
   }
 
   async setActive(room: string, active: boolean): Promise<void> {

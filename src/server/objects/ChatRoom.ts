@@ -71,7 +71,7 @@ export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomA
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const context = chatContext(env as object, (new.target as typeof ChatRoom).options);
-    migrate(ctx.storage.sql);
+    migrate(ctx.storage.sql, context.settings.historySize);
     const peers = new Peers(context.rooms, ctx.id, this);
     const idempotency = new IdempotencyKeys(ctx.storage.sql, context.settings.idempotencyWindowMs);
     this.room = new Room(ctx, context, peers, idempotency, this);

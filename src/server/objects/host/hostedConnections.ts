@@ -120,7 +120,7 @@ export class HostedConnections {
     private readonly sql: SqlStorage,
   ) {
     const states = new Map<string, ConnectionState>();
-    for (const row of sql.exec<{ id: string; state: string }>("SELECT id, state FROM hosted_connections")) {
+    for (const row of sql.exec<{ id: string; state: string }>("SELECT id, state FROM hosted")) {
       states.set(row.id, JSON.parse(row.state) as ConnectionState);
     }
     for (const ws of ctx.getWebSockets()) {
@@ -133,14 +133,14 @@ export class HostedConnections {
   /** Connection ids with saved state but no socket any more (the object restarted under them). */
   orphans(): string[] {
     const orphans: string[] = [];
-    for (const row of this.sql.exec<{ id: string }>("SELECT id FROM hosted_connections")) {
+    for (const row of this.sql.exec<{ id: string }>("SELECT id FROM hosted")) {
       if (!this.byId.has(row.id)) orphans.push(row.id);
     }
     return orphans;
   }
 
   loadOrphanState(id: string): ConnectionState | undefined {
-    const row = this.sql.exec<{ state: string }>("SELECT state FROM hosted_connections WHERE id = ?", id).toArray()[0];
+    const row = this.sql.exec<{ state: string }>("SELECT state FROM hosted WHERE id = ?", id).toArray()[0];
     return row ? (JSON.parse(row.state) as ConnectionState) : undefined;
   }
 
@@ -181,7 +181,7 @@ export class HostedConnections {
     state.params = [...connection.params];
     state.attributes = [...connection.attributes];
     state.grantedRooms = [...connection.grantedRooms];
-    this.sql.exec("INSERT OR REPLACE INTO hosted_connections (id, state) VALUES (?, ?)", state.id, JSON.stringify(state));
+    this.sql.exec("INSERT OR REPLACE INTO hosted (id, state) VALUES (?, ?)", state.id, JSON.stringify(state));
   }
 
   /** Saves the counters; the attachment is memory kept with the socket, so this is cheap. */
@@ -191,6 +191,6 @@ export class HostedConnections {
 
   remove(id: string): void {
     this.byId.delete(id);
-    this.sql.exec("DELETE FROM hosted_connections WHERE id = ?", id);
+    this.sql.exec("DELETE FROM hosted WHERE id = ?", id);
   }
 }

@@ -36,7 +36,7 @@ export class Membership {
 
   constructor(private readonly sql: SqlStorage) {
     for (const row of sql.exec<Row>(
-      "SELECT id, host, member, listener, member_since, session, filter_key, filter_value, receiving_since FROM room_entries ORDER BY member_since, id",
+      "SELECT id, host, member, listener, member_since, session, filter_key, filter_value, receiving_since FROM room_members ORDER BY member_since, id",
     )) {
       const entry: Entry = {
         id: row.id,
@@ -158,7 +158,7 @@ export class Membership {
     if (!existing) return undefined;
     this.entries.delete(id);
     this.byHost = undefined;
-    this.sql.exec("DELETE FROM room_entries WHERE id = ?", id);
+    this.sql.exec("DELETE FROM room_members WHERE id = ?", id);
     return existing.member ? existing : undefined;
   }
 
@@ -211,7 +211,7 @@ export class Membership {
     this.entries.set(entry.id, entry);
     this.byHost = undefined;
     this.sql.exec(
-      `INSERT OR REPLACE INTO room_entries (id, host, member, listener, member_since, session, filter_key, filter_value, receiving_since)
+      `INSERT OR REPLACE INTO room_members (id, host, member, listener, member_since, session, filter_key, filter_value, receiving_since)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       entry.id,
       entry.host,

@@ -1,3 +1,4 @@
+import { errorField, logEvent } from "../../log.js";
 import type { Delivery, DeliveryReport, HostApi } from "../../rpc.js";
 
 interface Pending {
@@ -44,7 +45,7 @@ export class Outbox {
         try {
           report = await this.hostOf(host).hostDeliver(batch.map((pending) => pending.delivery));
         } catch (error) {
-          console.error(`delivery to host ${host.slice(0, 8)} failed:`, error);
+          logEvent("error", "error", { during: "delivery", host: host.slice(0, 16), error: errorField(error) });
         }
         batch.forEach((pending, index) => pending.settle(report?.delivered[index] ?? 0));
         if (report && report.gone.length > 0) this.onGone(report.gone);
