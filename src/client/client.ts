@@ -352,6 +352,9 @@ export class EdgechatClient extends Emitter<ClientEvents> {
         // Never a protocol frame and never a resume point, whatever it holds.
         this.emit("direct", frame.message);
         return;
+      case "presence":
+        this.emit("presence", frame.message);
+        return;
       case "gap":
         this.session.gap(frame.message.room, frame.message.to, frame.message.epoch);
         this.emit("gap", frame.message);

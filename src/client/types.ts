@@ -1,4 +1,14 @@
-import type { ChatMessage, DirectMessage, ErrorCode, GapMessage, GatewayRefusalCode, RefusalCode, ResumeArgs, WelcomeMessage } from "../protocol/index.js";
+import type {
+  ChatMessage,
+  DirectMessage,
+  ErrorCode,
+  GapMessage,
+  GatewayRefusalCode,
+  PresenceMessage,
+  RefusalCode,
+  ResumeArgs,
+  WelcomeMessage,
+} from "../protocol/index.js";
 
 export type {
   AuthData,
@@ -126,6 +136,8 @@ export interface ClientEvents {
   close: CloseInfo;
   reconnect: ReconnectInfo;
   status: StatusChange;
+  /** A big room's members count (instead of join/leave notices above PRESENCE_NOTICE_LIMIT members). */
+  presence: PresenceMessage;
   /** A resume asked for messages the room no longer keeps: seqs after `from` up to `to` are lost. */
   gap: GapMessage;
 }

@@ -7,6 +7,7 @@ import {
   type GapMessage,
   type GoodbyeMessage,
   type OkResponse,
+  type PresenceMessage,
   type RefusalMessage,
   type WelcomeMessage,
 } from "./messages.js";
@@ -19,6 +20,7 @@ export type ServerFrame =
   /** A chat message, a server broadcast, or a join/leave notice (`event`). */
   | { kind: "chat"; message: ChatMessage }
   | { kind: "gap"; message: GapMessage }
+  | { kind: "presence"; message: PresenceMessage }
   | { kind: "goodbye"; message: GoodbyeMessage }
   | { kind: "refusal"; message: RefusalMessage }
   | { kind: "direct"; message: DirectMessage }
@@ -54,6 +56,9 @@ export function decodeServerFrame(text: string): ServerFrame {
     if (m.status === "Bye!") return { kind: "goodbye", message: m as unknown as GoodbyeMessage };
     if (m.status === "error" && typeof m.code === "string") return { kind: "refusal", message: m as unknown as RefusalMessage };
     if (m.event === "gap" && typeof m.room === "string") return { kind: "gap", message: m as unknown as GapMessage };
+    if (m.event === "presence" && typeof m.room === "string" && typeof m.membersCount === "number") {
+      return { kind: "presence", message: m as unknown as PresenceMessage };
+    }
   }
   if (m.context === "user" && typeof m.room === "string" && typeof m.seq === "number" && typeof m.from === "string") {
     return { kind: "chat", message: m as unknown as ChatMessage };

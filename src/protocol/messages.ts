@@ -67,6 +67,18 @@ export interface GapMessage {
   reason: GapReason;
 }
 
+/**
+ * A big room's members count, instead of join/leave notices: a room with more members than
+ * PRESENCE_NOTICE_LIMIT sends this (at most once a second, when the count changed) to its members
+ * and listeners. Not numbered, not kept in history.
+ */
+export interface PresenceMessage {
+  context: "api";
+  event: "presence";
+  room: string;
+  membersCount: number;
+}
+
 export interface GoodbyeMessage {
   context: "api";
   status: "Bye!";
@@ -91,6 +103,7 @@ export type ServerMessage =
   | ChatMessage
   | GoodbyeMessage
   | GapMessage
+  | PresenceMessage
   | RefusalMessage
   | DirectMessage;
 
@@ -160,6 +173,10 @@ export function directMessage(message: unknown, type?: string): Record<string, u
 
 export function gap(room: string, from: number, to: number, epoch: string, reason: GapReason): GapMessage {
   return { context: "api", event: "gap", room, from, to, epoch, reason };
+}
+
+export function presence(room: string, membersCount: number): PresenceMessage {
+  return { context: "api", event: "presence", room, membersCount };
 }
 
 export function goodbye(reason: string): GoodbyeMessage {

@@ -15,6 +15,8 @@ export interface ConnectIntent {
   resume: ResumeArgs;
   /** `?params=`: the connection's params from the start, so its join notice already follows its filter. */
   params: [string, string][];
+  /** Set by the room once it chose the host object (see Placement); absent on the way to the room. */
+  placed?: boolean;
 }
 
 export const CONNECT_INTENT_HEADER = "X-Edgechat-Connect-Intent";

@@ -34,13 +34,20 @@ export interface Sender {
   session: string;
 }
 
-/** One broadcast for the sockets of one host: the host filters with its own view of each recipient. */
-export interface Delivery {
+/**
+ * What a room sends a host, in order, over its outbox (one call in flight per host, batches of
+ * these). The host delivers a broadcast to the connections it knows receive the room; it learns
+ * who they are from the room's own `receivers` messages, sent in the same ordered stream as the
+ * broadcasts, so a connection gets exactly the broadcasts numbered after the room added it and
+ * before the room removed it. A broadcast therefore costs the room O(hosts), not O(members).
+ */
+export type Delivery = RoomBroadcast | ToConnections | ReceiversChange;
+
+interface Addressed {
   room: string;
-  /** The broadcast's seq; 0 for a frame that is no broadcast (a gap notice). */
+  /** The broadcast's seq; 0 for a frame that is no numbered broadcast (gap, presence). */
   seq: number;
   payload: string;
-  ids: string[];
   filter?: MatchFilter;
   /** The sender or notice subject (connection id), who never receives it. */
   except?: string;
@@ -48,10 +55,29 @@ export interface Delivery {
   origin?: string;
 }
 
+/** To every connection hosted here that receives `room` (member or listener). */
+export interface RoomBroadcast extends Addressed {
+  kind: "broadcast";
+}
+
+/** To these connections only (a replay, a gap notice). */
+export interface ToConnections extends Addressed {
+  kind: "to";
+  ids: string[];
+}
+
+/** The room started or stopped sending its broadcasts to these connections. */
+export interface ReceiversChange {
+  kind: "receivers";
+  room: string;
+  add?: string[];
+  remove?: string[];
+}
+
 export interface DeliveryReport {
-  /** How many sockets each delivery of the batch was sent to, in batch order. */
+  /** How many sockets each delivery of the batch was sent to, in batch order (0 for receivers changes). */
   delivered: number[];
-  /** Ids the host no longer has: the room forgets them. */
+  /** Ids the host no longer has (named in a receivers change or a `to` delivery): the room forgets them. */
   gone: string[];
 }
 

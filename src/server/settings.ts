@@ -35,6 +35,12 @@ export interface Settings {
   defaultRoomHosts: number;
   /** How long (ms) an `Idempotency-Key` of the server API is remembered. */
   idempotencyWindowMs: number;
+  /** Sockets a host object takes for one room before the room opens another host (below the runtime's 32,768). */
+  hostCapacity: number;
+  /** The most host objects one room spreads its connections over. */
+  maxHostsPerRoom: number;
+  /** Above this many members a room sends `presence` counts (at most once a second) instead of join/leave notices. */
+  presenceNoticeLimit: number;
 }
 
 /**
@@ -62,6 +68,9 @@ export interface SettingsInput {
   roomViewPageSize?: number;
   defaultRoomHosts?: number;
   idempotencyWindowSeconds?: number;
+  hostCapacity?: number;
+  maxHostsPerRoom?: number;
+  presenceNoticeLimit?: number;
 }
 
 /** The environment names the standalone app reads (all strings, as Workers give vars and secrets). */
@@ -85,6 +94,9 @@ export interface SettingsEnv {
   ROOM_VIEW_PAGE_SIZE?: string;
   DEFAULT_ROOM_HOSTS?: string;
   IDEMPOTENCY_WINDOW_SECONDS?: string;
+  HOST_CAPACITY?: string;
+  MAX_HOSTS_PER_ROOM?: string;
+  PRESENCE_NOTICE_LIMIT?: string;
 }
 
 /** A numeric setting: its environment name, default and allowed range (inclusive). */
@@ -113,6 +125,9 @@ export const NUMBER_SETTINGS = {
   roomViewPageSize: { name: "ROOM_VIEW_PAGE_SIZE", fallback: 1000, min: 1, max: 10_000, whole: true },
   defaultRoomHosts: { name: "DEFAULT_ROOM_HOSTS", fallback: 8, min: 1, max: 1024, whole: true },
   idempotencyWindowSeconds: { name: "IDEMPOTENCY_WINDOW_SECONDS", fallback: DAY_SECONDS, min: 1, max: 7 * DAY_SECONDS, whole: true },
+  hostCapacity: { name: "HOST_CAPACITY", fallback: 10_000, min: 1, max: 32_768, whole: true },
+  maxHostsPerRoom: { name: "MAX_HOSTS_PER_ROOM", fallback: 128, min: 1, max: 1024, whole: true },
+  presenceNoticeLimit: { name: "PRESENCE_NOTICE_LIMIT", fallback: 500, min: 1, max: 10_000_000, whole: true },
 } satisfies Record<string, NumberSetting>;
 
 type NumberKey = keyof typeof NUMBER_SETTINGS;
@@ -194,5 +209,8 @@ export function resolveSettings(env: object, input: SettingsInput = {}, fromEnv 
     roomViewPageSize: number("roomViewPageSize"),
     defaultRoomHosts: number("defaultRoomHosts"),
     idempotencyWindowMs: number("idempotencyWindowSeconds") * 1000,
+    hostCapacity: number("hostCapacity"),
+    maxHostsPerRoom: number("maxHostsPerRoom"),
+    presenceNoticeLimit: number("presenceNoticeLimit"),
   };
 }

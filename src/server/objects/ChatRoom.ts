@@ -19,7 +19,7 @@ import type {
   RecipientInfo,
 } from "../hooks.js";
 import { CONNECT_INTENT_HEADER, type ConnectIntent } from "../intent.js";
-import { chatContext, type ChatOptions } from "../options.js";
+import { chatContext, type ChatContext, type ChatOptions } from "../options.js";
 import type {
   BroadcastResult,
   Delivery,
@@ -35,6 +35,7 @@ import type {
 import { Host } from "./host/host.js";
 import { IdempotencyKeys } from "./idempotency.js";
 import { Peers } from "./peers.js";
+import { hostName } from "./room/placement.js";
 import { Room } from "./room/room.js";
 import { migrate } from "./schema.js";
 
@@ -67,10 +68,12 @@ export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomA
 
   private readonly room: Room;
   private readonly host: Host;
+  private readonly context: ChatContext;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const context = chatContext(env as object, (new.target as typeof ChatRoom).options);
+    this.context = context;
     migrate(ctx.storage.sql, context.settings.historySize);
     const peers = new Peers(context.rooms, ctx.id, this);
     const idempotency = new IdempotencyKeys(ctx.storage.sql, context.settings.idempotencyWindowMs);
@@ -107,7 +110,16 @@ export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomA
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !intentHeader) {
       return new Response("room objects are reached through edgechat's /connect", { status: 400 });
     }
-    return this.host.accept(JSON.parse(intentHeader) as ConnectIntent);
+    const intent = JSON.parse(intentHeader) as ConnectIntent;
+    if (!intent.placed) {
+      // This is the room's object: it decides which of the room's host objects takes the socket.
+      const { index, here } = this.room.place(intent.room);
+      if (!here) {
+        const host = this.context.rooms.get(this.context.rooms.idFromName(hostName(intent.room, index)));
+        return host.fetch(request.url, { headers: { Upgrade: "websocket", [CONNECT_INTENT_HEADER]: JSON.stringify({ ...intent, placed: true }) } });
+      }
+    }
+    return this.host.accept(intent);
   }
 
   async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {

@@ -76,7 +76,8 @@ export async function handleConnect(request: Request, env: object, context: Chat
   }
 
   const intent: ConnectIntent = { room, grant, resume, params, ...clientIdentity(request, settings) };
-  const stub = context.rooms.get(hostFor(context.rooms, settings, room));
+  // The room's own object takes the upgrade and chooses which of its host objects keeps the socket.
+  const stub = context.rooms.get(context.rooms.idFromName(room));
   return stub.fetch("https://room.internal/connect", {
     headers: { Upgrade: "websocket", [CONNECT_INTENT_HEADER]: JSON.stringify(intent) },
   });
@@ -85,17 +86,6 @@ export async function handleConnect(request: Request, env: object, context: Chat
 /** Tokens one connect may carry (each is verified: an HMAC). */
 const MAX_CONNECT_TOKENS = 16;
 
-/**
- * The object that will host the socket. Normally the first room's own object, so the room delivers
- * to its members without RPC. Everyone who starts in the default room (all gateway clients, and
- * browsers that give no room) is spread over DEFAULT_ROOM_HOSTS host objects instead, whose names
- * are not valid room names; the default room then reaches them with one RPC per host.
- */
-function hostFor(rooms: DurableObjectNamespace, settings: Settings, room: string): DurableObjectId {
-  if (room !== settings.defaultRoom || settings.defaultRoomHosts <= 1) return rooms.idFromName(room);
-  const shard = Math.floor(Math.random() * settings.defaultRoomHosts);
-  return rooms.idFromName(`#host/${room}/${shard}`);
-}
 
 /** An app's grant, held to the same rules as a token's: valid room names, string attributes, no built-in names. */
 function grantOf(decided: ConnectGrant): Grant {

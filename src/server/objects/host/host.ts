@@ -24,6 +24,7 @@ import type { Delivery, DeliveryReport, HostApi } from "../../rpc.js";
 import { closeQuietly } from "./closeQuietly.js";
 import { Connection, HostedConnections, type ConnectionState } from "./hostedConnections.js";
 import { takeToken } from "./rateLimit.js";
+import { Receivers } from "./receivers.js";
 import { connectionInfo, entryOf, refusalOf, RequestHandler } from "./requestHandler.js";
 
 /**
@@ -37,6 +38,8 @@ export class Host implements HostApi {
   /** Requests of one connection run in order, one at a time; disconnect waits its turn too. */
   private readonly queues = new Map<string, Promise<void>>();
 
+  /** Which hosted connections receive which rooms (told by the rooms, in order). */
+  private readonly receivers = new Receivers();
   /** Whether an alarm is known to be set, so connects do not ask storage every time. */
   private sweepScheduled = false;
 
@@ -48,6 +51,7 @@ export class Host implements HostApi {
     private readonly hooks: ChatHooks,
   ) {
     this.hosted = new HostedConnections(ctx, ctx.storage.sql);
+    for (const connection of this.hosted.all()) this.receivers.restore(connection.state);
     this.requests = new RequestHandler({ settings, hosted: this.hosted, peers, hooks });
     // Sockets are gone but their state is not: the object restarted under them. Clean up soon,
     // from an alarm, because the constructor cannot wait for other rooms.
@@ -207,6 +211,7 @@ export class Host implements HostApi {
   private async disconnect(connection: Connection, reason: string): Promise<void> {
     if (connection.departed) return;
     connection.departed = true;
+    this.receivers.forget(connection.state);
     await this.leaveRooms(connection.state);
     this.hosted.remove(connection.id);
     this.queues.delete(connection.id);
@@ -273,15 +278,37 @@ export class Host implements HostApi {
     return { delivered, gone: [...gone] };
   }
 
-  /** Sends one broadcast to the sockets hosted here, applying the filter to each recipient. */
+  /** Carries out one message of a room's ordered stream; returns how many sockets it was sent to. */
   private deliverHere(delivery: Delivery, gone: Set<string>): number {
+    switch (delivery.kind) {
+      case "receivers":
+        for (const id of delivery.add ?? []) {
+          if (this.hosted.get(id)) this.receivers.add(delivery.room, id);
+          else gone.add(id);
+        }
+        for (const id of delivery.remove ?? []) this.receivers.remove(delivery.room, id);
+        return 0;
+      case "broadcast":
+        return this.sendTo(this.receivers.of(delivery.room) ?? [], delivery, gone);
+      case "to":
+        return this.sendTo(delivery.ids, delivery, gone);
+    }
+  }
+
+  /** Sends a frame to the listed connections hosted here, applying the sender rules and the filter to each. */
+  private sendTo(ids: Iterable<string>, delivery: Exclude<Delivery, { kind: "receivers" }>, gone: Set<string>): number {
     let delivered = 0;
     let info: BroadcastInfo | undefined;
-    for (const id of delivery.ids) {
+    for (const id of ids) {
       if (id === delivery.except) continue;
       const connection = this.hosted.get(id);
       if (!connection) gone.add(id);
-      else if (!connection.departed && connection.session !== delivery.origin && (delivery.seq === 0 || this.wants(connection, (info ??= infoOf(delivery)))) && connection.send(delivery.payload)) {
+      else if (
+        !connection.departed &&
+        connection.session !== delivery.origin &&
+        (delivery.seq === 0 || this.wants(connection, (info ??= infoOf(delivery)))) &&
+        connection.send(delivery.payload)
+      ) {
         delivered++;
       }
     }
@@ -329,6 +356,6 @@ function tooLarge(maxBytes: number): ProtocolError {
 }
 
 /** A delivery as hooks see it (the frame is parsed only if a hook reads the message). */
-function infoOf(delivery: Delivery): BroadcastInfo {
+function infoOf(delivery: Exclude<Delivery, { kind: "receivers" }>): BroadcastInfo {
   return broadcastInfo(delivery.room, delivery.seq, delivery.payload, delivery.filter);
 }

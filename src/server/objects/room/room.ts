@@ -5,6 +5,7 @@ import {
   gap,
   notACursor,
   noticeText,
+  presence,
   type HistoryData,
   type ChatMessage,
   type MatchFilter,
@@ -25,6 +26,7 @@ import type { Peers } from "../peers.js";
 import { RoomHistory } from "./history.js";
 import { Membership } from "./membership.js";
 import { Outbox } from "./outbox.js";
+import { Placement } from "./placement.js";
 
 interface BroadcastFields {
   message: unknown;
@@ -42,6 +44,8 @@ export class Room implements RoomApi {
   private readonly history: RoomHistory;
   private readonly outbox: Outbox;
   private directoryUpdates: Promise<void> = Promise.resolve();
+  /** Where new connections of this room are hosted; made on the first connect. */
+  private placement: Placement | undefined;
   /** Broadcasts with an idempotency key whose delivery has not settled yet. */
   private readonly keyedInFlight = new Map<string, Promise<BroadcastResult>>();
 
@@ -65,28 +69,43 @@ export class Room implements RoomApi {
 
   // ---- membership -------------------------------------------------------------------------
 
+  /**
+   * Chooses the host object for a new connection of this room (see Placement): its index, and
+   * whether that is this very object.
+   */
+  place(room: string): { index: number; here: boolean } {
+    this.placement ??= new Placement(this.context.rooms, room, this.settings);
+    const byHost = this.membership.recipientsByHost();
+    let total = 0;
+    for (const ids of byHost.values()) total += ids.length;
+    const index = this.placement.choose((hex) => byHost.get(hex)?.length ?? 0, total);
+    return { index, here: this.placement.hexOf(index) === this.peers.selfHex };
+  }
+
   async roomJoin(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint> {
     this.membership.rememberName(room);
-    const joined = this.changeMembership(() => this.membership.addMember(entry, this.history.currentSeq));
+    if (!this.membership.isRecipient(entry.id)) this.placement?.arrived(entry.host);
+    const joined = this.changeMembership(entry.id, () => this.membership.addMember(entry, this.history.currentSeq));
     if (resume?.since !== undefined) this.replay(room, entry, resume);
     if (joined) this.notice(room, "join", entry);
     return this.history.point;
   }
 
   async roomLeave(room: string, id: string): Promise<void> {
-    const left = this.changeMembership(() => this.membership.removeMember(id));
+    const left = this.changeMembership(id, () => this.membership.removeMember(id));
     if (left) this.notice(room, "leave", left);
   }
 
   async roomListen(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint> {
     this.membership.rememberName(room);
-    this.changeMembership(() => this.membership.addListener(entry, this.history.currentSeq));
+    if (!this.membership.isRecipient(entry.id)) this.placement?.arrived(entry.host);
+    this.changeMembership(entry.id, () => this.membership.addListener(entry, this.history.currentSeq));
     if (resume?.since !== undefined) this.replay(room, entry, resume);
     return this.history.point;
   }
 
   async roomSilence(_room: string, id: string): Promise<void> {
-    this.changeMembership(() => this.membership.removeListener(id));
+    this.changeMembership(id, () => this.membership.removeListener(id));
   }
 
   async roomUpdateMember(_room: string, id: string, update: { filter?: MatchFilter | null; session?: string }): Promise<void> {
@@ -101,12 +120,22 @@ export class Room implements RoomApi {
     return this.history.point;
   }
 
-  /** Runs a membership change; tells the directory when the room became empty or non-empty. */
-  private changeMembership<T>(change: () => T): T {
+  /**
+   * Runs a membership change of connection `id`. When it starts or stops receiving the room, its
+   * host is told in the same ordered stream as the broadcasts (so it gets exactly those numbered
+   * in between); the directory is told when the room became empty or non-empty.
+   */
+  private changeMembership<T>(id: string, change: () => T): T {
     const wasEmpty = this.membership.isEmpty();
+    const before = this.membership.entry(id);
     const result = change();
+    const after = this.membership.entry(id);
     const isEmpty = this.membership.isEmpty();
     const room = this.membership.roomName;
+    if (room !== undefined && (before === undefined) !== (after === undefined)) {
+      const host = (after ?? before)!.host;
+      void this.outbox.send(host, after ? { kind: "receivers", room, add: [id] } : { kind: "receivers", room, remove: [id] });
+    }
     if (wasEmpty !== isEmpty && room !== undefined) {
       // One update in flight at a time, so the directory sees them in the order they happened.
       this.directoryUpdates = this.directoryUpdates
@@ -147,9 +176,27 @@ export class Room implements RoomApi {
   }
 
   private notice(room: string, event: NoticeEvent, subject: RoomEntry): void {
-    this.broadcast(room, { message: noticeText(event), from: subject.id, event }, subject.filter, subject);
+    // A big room sends its count now and then instead: a join costs it O(1), not a notice to everyone.
+    if (this.membership.memberCount() > this.settings.presenceNoticeLimit) this.presenceChanged(room);
+    else this.broadcast(room, { message: noticeText(event), from: subject.id, event }, subject.filter, subject);
     const member: MemberInfo = { room, id: subject.id, session: subject.session };
     this.notify(event === "join" ? "onJoin" : "onLeave", () => (event === "join" ? this.hooks.onJoin(member) : this.hooks.onLeave(member)));
+  }
+
+  /** When the last presence count went out (epoch ms), and whether one is due. */
+  private presenceSentAt = 0;
+  private presenceTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Sends the members count at most once a second, when it changed (unnumbered, not kept). */
+  private presenceChanged(room: string): void {
+    if (this.presenceTimer !== undefined) return;
+    const wait = Math.max(0, this.presenceSentAt + 1000 - Date.now());
+    this.presenceTimer = setTimeout(() => {
+      this.presenceTimer = undefined;
+      this.presenceSentAt = Date.now();
+      const payload = JSON.stringify(presence(room, this.membership.memberCount()));
+      for (const host of this.membership.recipientsByHost().keys()) void this.outbox.send(host, { kind: "broadcast", room, seq: 0, payload });
+    }, wait);
   }
 
   /** Runs a notification hook without letting it break or hold up the room; its failure is logged. */
@@ -181,8 +228,9 @@ export class Room implements RoomApi {
       this.hooks.onBroadcast({ room, seq, epoch: this.history.epoch, from: fields.from, message: fields.message, event: fields.event, filter, sentAt }),
     );
     const counts: Promise<number>[] = [];
-    for (const [host, ids] of this.membership.recipientsByHost()) {
-      const delivery: Delivery = { room, seq, payload, ids: ids as string[], filter };
+    // One delivery per host, naming nobody: each host knows which of its connections receive the room.
+    for (const host of this.membership.recipientsByHost().keys()) {
+      const delivery: Delivery = { kind: "broadcast", room, seq, payload, filter };
       if (sender) {
         delivery.except = sender.id;
         delivery.origin = sender.session;
@@ -209,14 +257,14 @@ export class Room implements RoomApi {
     let after = since;
     if ((resume.epoch !== undefined && resume.epoch !== epoch) || since > current) {
       // Another stream: the room's storage was lost or reset since the client's point.
-      deliveries.push({ room, seq: 0, payload: JSON.stringify(gap(room, 0, oldestKept - 1, epoch, "reset")), ids: [entry.id] });
+      deliveries.push({ kind: "to", room, seq: 0, payload: JSON.stringify(gap(room, 0, oldestKept - 1, epoch, "reset")), ids: [entry.id] });
       after = 0;
     } else if (since < oldestKept - 1) {
-      deliveries.push({ room, seq: 0, payload: JSON.stringify(gap(room, since, oldestKept - 1, epoch, "expired")), ids: [entry.id] });
+      deliveries.push({ kind: "to", room, seq: 0, payload: JSON.stringify(gap(room, since, oldestKept - 1, epoch, "expired")), ids: [entry.id] });
     }
     for (const kept of this.history.after(after)) {
       if (kept.seq > until) break;
-      const delivery: Delivery = { room, seq: kept.seq, payload: kept.payload, ids: [entry.id], filter: kept.filter };
+      const delivery: Delivery = { kind: "to", room, seq: kept.seq, payload: kept.payload, ids: [entry.id], filter: kept.filter };
       if (kept.except !== undefined) delivery.except = kept.except;
       if (kept.origin !== undefined) delivery.origin = kept.origin;
       deliveries.push(delivery);
@@ -279,7 +327,7 @@ export class Room implements RoomApi {
   private forgetGone(ids: string[]): void {
     const room = this.membership.roomName;
     for (const id of ids) {
-      const left = this.changeMembership(() => this.membership.forget(id));
+      const left = this.changeMembership(id, () => this.membership.forget(id));
       if (left && room !== undefined) this.notice(room, "leave", left);
     }
   }
