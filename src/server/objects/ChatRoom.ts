@@ -66,19 +66,20 @@ export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomA
   /** Bindings and settings; a subclass sets its own (the object the router gets, too). */
   static options: ChatOptions = {};
 
-  private readonly room: Room;
-  private readonly host: Host;
-  private readonly context: ChatContext;
+  // `#` fields: a subclass may name its own fields anything without breaking the object.
+  readonly #room: Room;
+  readonly #host: Host;
+  readonly #context: ChatContext;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const context = chatContext(env as object, (new.target as typeof ChatRoom).options);
-    this.context = context;
+    this.#context = context;
     migrate(ctx.storage.sql, context.settings.historySize);
     const peers = new Peers(context.rooms, ctx.id, this);
     const idempotency = new IdempotencyKeys(ctx.storage.sql, context.settings.idempotencyWindowMs);
-    this.room = new Room(ctx, context, peers, idempotency, this);
-    this.host = new Host(ctx, context.settings, peers, idempotency, this);
+    this.#room = new Room(ctx, context, peers, idempotency, this);
+    this.#host = new Host(ctx, context.settings, peers, idempotency, this);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
@@ -113,92 +114,92 @@ export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomA
     const intent = JSON.parse(intentHeader) as ConnectIntent;
     if (!intent.placed) {
       // This is the room's object: it decides which of the room's host objects takes the socket.
-      const { index, here } = this.room.place(intent.room);
+      const { index, here } = this.#room.place(intent.room);
       if (!here) {
-        const host = this.context.rooms.get(this.context.rooms.idFromName(hostName(intent.room, index)));
+        const host = this.#context.rooms.get(this.#context.rooms.idFromName(hostName(intent.room, index)));
         return host.fetch(request.url, { headers: { Upgrade: "websocket", [CONNECT_INTENT_HEADER]: JSON.stringify({ ...intent, placed: true }) } });
       }
     }
-    return this.host.accept(intent);
+    return this.#host.accept(intent);
   }
 
   async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
-    this.host.onMessage(ws, frame);
+    this.#host.onMessage(ws, frame);
   }
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    this.host.onClose(ws, code, reason);
+    this.#host.onClose(ws, code, reason);
   }
 
   async webSocketError(ws: WebSocket): Promise<void> {
-    this.host.onError(ws);
+    this.#host.onError(ws);
   }
 
   async alarm(): Promise<void> {
-    await this.host.sweep();
+    await this.#host.sweep();
   }
 
   // ---- RPC: the room role -----------------------------------------------------------------
 
   roomJoin(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint> {
-    return this.room.roomJoin(room, entry, resume);
+    return this.#room.roomJoin(room, entry, resume);
   }
 
   roomLeave(room: string, id: string): Promise<void> {
-    return this.room.roomLeave(room, id);
+    return this.#room.roomLeave(room, id);
   }
 
   roomListen(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint> {
-    return this.room.roomListen(room, entry, resume);
+    return this.#room.roomListen(room, entry, resume);
   }
 
   roomSilence(room: string, id: string): Promise<void> {
-    return this.room.roomSilence(room, id);
+    return this.#room.roomSilence(room, id);
   }
 
   roomUpdateMember(room: string, id: string, update: { filter?: MatchFilter | null; session?: string }): Promise<void> {
-    return this.room.roomUpdateMember(room, id, update);
+    return this.#room.roomUpdateMember(room, id, update);
   }
 
   roomSay(room: string, sender: Sender, message: unknown, filter?: MatchFilter): Promise<{ seq: number }> {
-    return this.room.roomSay(room, sender, message, filter);
+    return this.#room.roomSay(room, sender, message, filter);
   }
 
   roomBroadcast(room: string, message: unknown, filter?: MatchFilter, idempotencyKey?: string): Promise<BroadcastResult> {
-    return this.room.roomBroadcast(room, message, filter, idempotencyKey);
+    return this.#room.roomBroadcast(room, message, filter, idempotencyKey);
   }
 
   roomView(room: string, cursor?: string): Promise<Outcome<RoomViewData>> {
-    return this.room.roomView(room, cursor);
+    return this.#room.roomView(room, cursor);
   }
 
   roomHistory(room: string, recipient: Recipient, limit?: number): Promise<HistoryData> {
-    return this.room.roomHistory(room, recipient, limit);
+    return this.#room.roomHistory(room, recipient, limit);
   }
 
   roomCounts(room: string): Promise<RoomCounts> {
-    return this.room.roomCounts(room);
+    return this.#room.roomCounts(room);
   }
 
   roomPoint(room: string): Promise<ResumePoint> {
-    return this.room.roomPoint(room);
+    return this.#room.roomPoint(room);
   }
 
   // ---- RPC: the host role -----------------------------------------------------------------
 
   hostDeliver(deliveries: Delivery[]): Promise<DeliveryReport> {
-    return this.host.hostDeliver(deliveries);
+    return this.#host.hostDeliver(deliveries);
   }
 
   hostGone(ids: string[]): Promise<string[]> {
-    return this.host.hostGone(ids);
+    return this.#host.hostGone(ids);
   }
 
   hostSendDirect(id: string, message: unknown, type?: string, idempotencyKey?: string): Promise<boolean> {
-    return this.host.hostSendDirect(id, message, type, idempotencyKey);
+    return this.#host.hostSendDirect(id, message, type, idempotencyKey);
   }
 
   hostSetAttributes(id: string, patch: Record<string, string | null>): Promise<Record<string, string> | null> {
-    return this.host.hostSetAttributes(id, patch);
+    return this.#host.hostSetAttributes(id, patch);
   }
 }

@@ -15,12 +15,13 @@ import { HttpError, json, readJsonObject } from "./http.js";
 
 /**
  * The admin HTTP API (spec section 2) under `<prefix>/api`, a thin layer over the typed server API
- * (`chatRooms`). Every call needs the admin bearer token. `path` is what follows `<prefix>/api/`.
+ * (`chatRooms`). Every call needs the admin bearer token unless the app checks calls itself
+ * (`bearer` false: RouteOptions.authorizeAdmin). `path` is what follows `<prefix>/api/`.
  */
-export async function handleApi(request: Request, context: ChatContext, path: string[]): Promise<Response> {
+export async function handleApi(request: Request, context: ChatContext, path: string[], bearer = true): Promise<Response> {
   const { settings } = context;
   const chat = chatRoomsOf(context);
-  authorizeAdmin(request, settings);
+  if (bearer) authorizeAdmin(request, settings);
   const [resource, name, action, ...rest] = path;
   if (rest.length > 0) throw notFound();
   if (resource === "rooms" && name === undefined) {

@@ -22,13 +22,16 @@ import { jsonError } from "./http.js";
 import { refusalResponse } from "./refusal.js";
 
 /** The app's own authentication of a connect: a grant, a Response that refuses it, or nothing. */
-export type BeforeConnect = (request: Request, env: never) => ConnectGrant | Response | undefined | void | Promise<ConnectGrant | Response | undefined | void>;
+export type BeforeConnect<Env = any> = (
+  request: Request,
+  env: Env,
+) => ConnectGrant | Response | undefined | void | Promise<ConnectGrant | Response | undefined | void>;
 
 /**
  * GET <prefix>/connect: checks origin, room, the app's `onBeforeConnect`, token, query and gateway
  * identity, then hands the upgrade to the object that will host the socket.
  */
-export async function handleConnect(request: Request, env: object, context: ChatContext, onBeforeConnect?: BeforeConnect): Promise<Response> {
+export async function handleConnect<Env extends object>(request: Request, env: Env, context: ChatContext, onBeforeConnect?: BeforeConnect<Env>): Promise<Response> {
   const { settings } = context;
   if (request.method !== "GET") return jsonError(405, "method_not_allowed", "use GET /connect with a WebSocket upgrade");
   if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
@@ -54,11 +57,12 @@ export async function handleConnect(request: Request, env: object, context: Chat
     return refusalResponse("bad_request", (error as ProtocolError).message, room);
   }
   let grant: Grant = EMPTY_GRANT;
+  let appGrant: Grant | undefined;
   if (onBeforeConnect) {
     // The app's own session (a cookie, say) instead of, or besides, edgechat's tokens.
-    const decided = await onBeforeConnect(request, env as never);
+    const decided = await onBeforeConnect(request, env);
     if (decided instanceof Response) return decided;
-    if (decided) grant = grantOf(decided);
+    if (decided) appGrant = grantOf(decided);
   }
   if (tokens.length > MAX_CONNECT_TOKENS) return refusalResponse("bad_request", `at most ${MAX_CONNECT_TOKENS} tokens at connect`, room);
   for (const token of tokens) {
@@ -71,6 +75,8 @@ export async function handleConnect(request: Request, env: object, context: Chat
       return refusalResponse("invalid_token", error instanceof ProtocolError ? error.message : "token not valid", room);
     }
   }
+  // The app's grant is applied last: its session decides attributes such as the user, never a token.
+  if (appGrant) grant = { rooms: [...grant.rooms, ...appGrant.rooms], attributes: { ...grant.attributes, ...appGrant.attributes } };
   if (isPrivateRoom(room) && !grant.rooms.includes(room)) {
     return refusalResponse("not_authorized", `${room} is a private room: connect with a token that names it`, room);
   }

@@ -17,3 +17,12 @@ export function refusalResponse(code: RefusalCode, text: string, room: string): 
   server.close(REFUSAL_CLOSE_CODES[code], code);
   return new Response(null, { status: 101, webSocket: client });
 }
+
+/**
+ * For `onBeforeConnect`: refuse a connect the way edgechat refuses its own, so the client reads
+ * why and does not retry (the client library stops reconnecting on 4400/4401/4403; a plain HTTP
+ * 401 looks like a network failure to a browser, which then retries). `code` picks the close code.
+ */
+export function refuseConnect(code: RefusalCode, text: string): Response {
+  return refusalResponse(code, text, "");
+}

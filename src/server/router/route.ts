@@ -4,8 +4,8 @@ import { handleApi } from "./admin.js";
 import { handleConnect, type BeforeConnect } from "./connect.js";
 import { HttpError, jsonError } from "./http.js";
 
-/** Options of the router: the shared ChatOptions, where chat is mounted, and the app's connect check. */
-export interface RouteOptions extends ChatOptions {
+/** Options of the router: the shared ChatOptions, where chat is mounted, and the app's own checks. */
+export interface RouteOptions<Env = any> extends ChatOptions {
   /**
    * The path chat is mounted under, e.g. "/chat": clients connect to `/chat/connect` and the admin
    * API (if mounted) is `/chat/api/…`. Default "" (the root).
@@ -16,7 +16,12 @@ export interface RouteOptions extends ChatOptions {
    * (rooms, attributes) to admit the connection with it, a Response to refuse it with that response,
    * or nothing to admit it with no grant (a `?token=` still adds its grant either way).
    */
-  onBeforeConnect?: BeforeConnect;
+  onBeforeConnect?: BeforeConnect<Env>;
+  /**
+   * The app's own check of an admin API call (its staff session, say), instead of the
+   * `Authorization: Bearer <ADMIN_TOKEN>` default: return true to allow it, or a Response to refuse.
+   */
+  authorizeAdmin?: (request: Request, env: Env) => true | Response | Promise<true | Response>;
 }
 
 function prefixOf(options: RouteOptions): string {
@@ -44,7 +49,7 @@ async function answered(run: () => Promise<Response>): Promise<Response> {
  * if (response) return response;
  * ```
  */
-export async function routeChatRequest(request: Request, env: object, options: RouteOptions = {}): Promise<Response | null> {
+export async function routeChatRequest<Env extends object>(request: Request, env: Env, options: RouteOptions<Env> = {}): Promise<Response | null> {
   const url = new URL(request.url);
   if (url.pathname !== `${prefixOf(options)}/connect`) return null;
   return answered(() => handleConnect(request, env, chatContext(env, options), options.onBeforeConnect));
@@ -56,10 +61,16 @@ export async function routeChatRequest(request: Request, env: object, options: R
  * needs `Authorization: Bearer <ADMIN_TOKEN>` (settings.adminToken); without one set it answers 503.
  * Returns null for paths outside `<prefix>/api/`.
  */
-export async function handleChatAdmin(request: Request, env: object, options: RouteOptions = {}): Promise<Response | null> {
+export async function handleChatAdmin<Env extends object>(request: Request, env: Env, options: RouteOptions<Env> = {}): Promise<Response | null> {
   const base = `${prefixOf(options)}/api`;
   const url = new URL(request.url);
   if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return null;
   const path = url.pathname.slice(base.length).split("/").filter((part) => part !== "");
-  return answered(() => handleApi(request, chatContext(env, options) as ChatContext, path));
+  return answered(async () => {
+    if (options.authorizeAdmin) {
+      const verdict = await options.authorizeAdmin(request, env);
+      if (verdict !== true) return verdict;
+    }
+    return handleApi(request, chatContext(env, options) as ChatContext, path, options.authorizeAdmin === undefined);
+  });
 }

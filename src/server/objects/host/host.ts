@@ -82,10 +82,15 @@ export class Host implements HostApi {
       session: intent.resume.session ?? id,
     };
     // The app's own rule for the first room, before anything is stored or announced.
-    const refused = await refusalOf(() => this.hooks.authorizeJoin(connectionInfo(state), intent.room, "connect")).catch((error) => {
+    let refused: string | undefined;
+    try {
+      refused = await refusalOf(() => this.hooks.authorizeJoin(connectionInfo(state), intent.room, "connect"));
+    } catch (error) {
+      // Not the client's fault: a failed upgrade it retries, not a refusal it would give up on.
       logEvent("error", "error", { room: intent.room, id, during: "hook authorizeJoin", error: errorField(error) });
-      return "could not be authorized (the app's check failed): try again";
-    });
+      closeQuietly(server, 1011, "try again");
+      return Response.json({ error: "the connection could not be authorized: try again", code: "internal_error" }, { status: 503 });
+    }
     if (refused !== undefined) {
       closeQuietly(server, 1000, "refused");
       return refusalResponse("not_authorized", refused, intent.room);

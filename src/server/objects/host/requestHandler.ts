@@ -15,6 +15,7 @@ import { verifyToken } from "../../tokens.js";
 import type { Peers } from "../peers.js";
 import type { RoomEntry } from "../../rpc.js";
 import type { ChatHooks, ConnectionInfo, JoinKind } from "../../hooks.js";
+import { errorField, logEvent } from "../../log.js";
 import type { Connection, ConnectionState, HostedConnections } from "./hostedConnections.js";
 
 export interface RequestContext {
@@ -83,8 +84,7 @@ export class RequestHandler {
   private readonly handlers: Handlers = {
     say: async (connection, request) => {
       const room = connection.room;
-      // The app's moderation or enrichment; a refusal it throws is the sender's error response.
-      const message = await this.context.hooks.onSay(connection, request.message);
+      const message = await this.moderate(connection, request.message);
       const filter = makeFilter(
         request.roomMatchKey ?? connection.params.get("roomMatchKey"),
         request.roomMatchValue ?? connection.params.get("roomMatchValue"),
@@ -230,6 +230,22 @@ export class RequestHandler {
         request.limit,
       ),
   };
+
+  /**
+   * The app's moderation or enrichment (onSay): the message to broadcast (undefined keeps it as
+   * sent). A ProtocolError it throws is the sender's error response; anything else is logged and
+   * answered "try again", and nothing is broadcast.
+   */
+  private async moderate(connection: Connection, message: unknown): Promise<unknown> {
+    try {
+      const result = await this.context.hooks.onSay(connection, message);
+      return result === undefined ? message : result;
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
+      logEvent("error", "error", { room: connection.room, id: connection.id, during: "hook onSay", error: errorField(error) });
+      throw new ProtocolError("bad_request", "the message could not be checked: try again");
+    }
+  }
 
   /**
    * Changes params; when that changes the filter the connection's notices follow, its room learns
