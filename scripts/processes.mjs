@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 /**
  * Prefixes each line of a child's output so the logs of the parts stay readable.
  * @param {import("node:stream").Readable} stream
- * @param {string} prefix e.g. "[wrangler]"
+ * @param {string} prefix e.g. "[worker]"; "" passes lines on as they are (whole lines only)
  * @param {NodeJS.WritableStream} sink
  * @param {RegExp} [skip] lines not worth showing
  */
@@ -15,10 +15,10 @@ export function relay(stream, prefix, sink, skip) {
   stream.on("data", (text) => {
     const lines = (partial + text).split("\n");
     partial = lines.pop() ?? "";
-    for (const line of lines) if (!skip?.test(line)) sink.write(`${prefix} ${line}\n`);
+    for (const line of lines) if (!skip?.test(line)) sink.write(`${prefix}${prefix && " "}${line}\n`);
   });
   stream.on("end", () => {
-    if (partial) sink.write(`${prefix} ${partial}\n`);
+    if (partial) sink.write(`${prefix}${prefix && " "}${partial}\n`);
   });
 }
 
@@ -61,7 +61,7 @@ function signalSafely(pid, signal) {
 /**
  * Stops a child started with `detached: true` (so it leads its own process group): SIGTERM to its own
  * PID (never through npx, which would orphan workerd), SIGKILL to its group if it is still there after
- * `graceMs`. Then whatever is left of the group gets SIGKILL too: when wrangler itself was killed, its
+ * `graceMs`. Then whatever is left of the group gets SIGKILL too: when the dev Worker itself was killed, its
  * workerd would otherwise live on holding the port. Waits (up to 5 s) until the group is empty.
  * @param {import("node:child_process").ChildProcess | undefined} child
  * @param {number} graceMs
