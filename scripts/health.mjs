@@ -1,6 +1,6 @@
 // The Worker's /health, as `npm start` sees it: wait until it answers, then watch that it keeps answering.
-// wrangler may keep running after its workerd died (its proxy then holds or refuses every request), so
-// the process alone does not say whether the Worker serves.
+// The dev Worker (scripts/devWorker.mjs) exits when its workerd dies, but a workerd that hangs keeps both
+// running while nothing is served: the process alone does not say whether the Worker serves.
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
@@ -40,8 +40,8 @@ export async function waitForHealth(url, signal) {
 
 /**
  * When the Worker counts as down: /health asked every `intervalMs`, each answer awaited up to
- * `timeoutMs`, and no 200 for `silentMs`. Long enough that a reload (wrangler restarts workerd when
- * src/ changes, holding requests for a few seconds) is not taken for a crash.
+ * `timeoutMs`, and no 200 for `silentMs`. Long enough that a reload (the dev Worker restarts workerd when
+ * src/ changes: for a moment nothing answers) or a busy machine is not taken for a crash.
  */
 export const HEALTH_WATCH = { intervalMs: 1_000, timeoutMs: 3_000, silentMs: 10_000 };
 

@@ -1,23 +1,25 @@
 // `npm start`: the whole system on this machine, no Cloudflare account, no network.
 //   1. builds (scripts/build.mjs),
-//   2. runs the Worker in local workerd: `wrangler dev` on 127.0.0.1:${PORT:-8787}, with the settings from
-//      .dev.vars when it exists, else from the committed .dev.vars.example (passed with --env-file),
+//   2. runs the Worker in local workerd on 127.0.0.1:${PORT:-8787}: scripts/devWorker.mjs bundles it as
+//      `wrangler deploy` would and runs it through Miniflare directly (the runtime of `wrangler dev`,
+//      without wrangler's dev proxy), with wrangler.toml's config and the settings from .dev.vars when it
+//      exists, else from the committed .dev.vars.example; it reloads the Worker when src/ changes,
 //   3. waits for /health, then runs the TCP gateway on 127.0.0.1:${GATEWAY_PORT:-5000} in front of it,
+//      with the Worker's MAX_MESSAGE_BYTES, IDLE_TIMEOUT_SECONDS and GATEWAY_SECRET,
 //   4. keeps both running: a part that dies (or a Worker whose /health goes silent) is restarted with
 //      backoff (scripts/supervise.mjs); a part that cannot come back stops everything with one message,
-//   5. on Ctrl-C / SIGTERM: the gateway says goodbye to its clients, then wrangler is stopped by its own
-//      PID (never through npx, which would orphan workerd).
-// Optional: DEV_VARS_FILE (another settings file), PERSIST_TO (wrangler's --persist-to directory).
+//   5. on Ctrl-C / SIGTERM: the gateway says goodbye to its clients, then the Worker is stopped by its own
+//      PID (its workerd with it).
+// Optional: DEV_VARS_FILE (another settings file), PERSIST_TO (where Durable Object storage lives:
+// <dir>/v3, default .wrangler/state, as `wrangler dev --persist-to`).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
-import { readDevVars } from "./devVars.mjs";
+import { join, relative } from "node:path";
+import { gatewaySettingsFor } from "./gatewaySettings.mjs";
 import { waitForHealth, watchHealth } from "./health.mjs";
 import { hasExited, relay } from "./processes.mjs";
 import { Supervisor } from "./supervise.mjs";
+import { root, settingsFile } from "./workerConfig.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const port = Number(process.env.PORT || 8787);
 const gatewayPort = Number(process.env.GATEWAY_PORT || 5000);
 const host = "127.0.0.1";
@@ -29,12 +31,6 @@ function log(line) {
   console.log(`[start] ${line}`);
 }
 
-function settingsFile() {
-  if (process.env.DEV_VARS_FILE) return process.env.DEV_VARS_FILE;
-  const own = join(root, ".dev.vars");
-  return existsSync(own) ? own : join(root, ".dev.vars.example");
-}
-
 // ---- 1. build ----------------------------------------------------------------------------------
 const build = spawnSync(process.execPath, [join(root, "scripts", "build.mjs")], { cwd: root, stdio: "inherit" });
 if (build.status !== 0) {
@@ -43,55 +39,73 @@ if (build.status !== 0) {
 }
 
 const envFile = settingsFile();
-const settings = readDevVars(envFile);
 log(`settings from ${relative(root, envFile) || envFile}`);
 
 // ---- 2. the parts -------------------------------------------------------------------------------
-const wranglerArgs = [
-  join(root, "node_modules", ".bin", "wrangler"),
-  "dev",
-  "--ip",
-  host,
-  "--port",
-  String(port),
-  "--show-interactive-dev-session=false",
-  "--env-file",
-  envFile,
-];
-// A restarted Worker uses the same state directory, so rooms keep their seq and history (as on a deploy).
-if (process.env.PERSIST_TO) wranglerArgs.push("--persist-to", process.env.PERSIST_TO);
+const workerArgs = [join(root, "scripts", "devWorker.mjs"), "--host", host, "--port", String(port), "--env-file", envFile];
+// A restarted Worker uses the same storage, so rooms keep their seq and history (as on a deploy).
+if (process.env.PERSIST_TO) workerArgs.push("--persist-to", process.env.PERSIST_TO);
 
 /** @type {import("./supervise.mjs").Part} */
 const workerPart = {
   name: "Worker",
-  processName: "wrangler",
+  processName: "Worker",
   host,
   port,
   portSetting: "PORT",
   url: workerUrl,
-  logHint: "the [wrangler] lines above",
+  logHint: "the [worker] lines above",
   spawn() {
-    // Own process group (detached) so a terminal's Ctrl-C reaches only us, and we stop things in order.
-    const child = spawn(process.execPath, wranglerArgs, {
-      cwd: root,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-    });
-    // wrangler logs every request; the watch's /health every second would bury everything else.
-    relay(child.stdout, "[wrangler]", process.stdout, /GET \/health 200\b/);
-    relay(child.stderr, "[wrangler]", process.stderr);
+    // Own process group (detached) so a terminal's Ctrl-C reaches only us, and we stop things in order;
+    // its workerd is in that group too. Over IPC it reports its settings once it serves.
+    const child = spawn(process.execPath, workerArgs, { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    relay(child.stdout, "[worker]", process.stdout);
+    relay(child.stderr, "[worker]", process.stderr);
     return child;
   },
-  ready: (_child, signal) => waitForHealth(healthUrl, signal),
+  ready: async (child, signal) => {
+    const [vars] = await Promise.all([readyMessage(child, signal), waitForHealth(healthUrl, signal)]);
+    workerVars = vars;
+  },
   readyTimeoutMs: 90_000,
+  // The dev Worker exits when its workerd dies; /health also catches a workerd that hangs.
   watch: (_child, signal) => watchHealth(healthUrl, signal),
   stopGraceMs: 10_000,
 };
 
+/**
+ * The Worker's string bindings ([vars] with the settings file over them), as the dev Worker last
+ * reported them: the gateway mirrors some of them.
+ * @type {Record<string, string>}
+ */
+let workerVars = {};
+
+/**
+ * Resolves with the bindings in the dev Worker's ready message (scripts/devWorker.mjs); rejects when
+ * `signal` aborts first.
+ * @param {import("node:child_process").ChildProcess} child
+ * @param {AbortSignal} signal
+ * @returns {Promise<Record<string, string>>}
+ */
+function readyMessage(child, signal) {
+  return new Promise((resolve, reject) => {
+    const onMessage = (/** @type {any} */ message) => {
+      if (typeof message?.vars !== "object") return;
+      child.off("message", onMessage);
+      resolve(message.vars);
+    };
+    child.on("message", onMessage);
+    signal.addEventListener("abort", () => {
+      child.off("message", onMessage);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+/** @type {string[]} */
+let gatewaySettingArgs = [];
 /** @type {NodeJS.ProcessEnv} */
-const gatewayEnv = { ...process.env, GATEWAY_SECRET: settings.GATEWAY_SECRET ?? "" };
-if (settings.MAX_MESSAGE_BYTES) gatewayEnv.MAX_MESSAGE_BYTES = settings.MAX_MESSAGE_BYTES;
+const gatewayEnv = { ...process.env };
 
 /** @type {import("./supervise.mjs").Part} */
 const gatewayPart = {
@@ -105,7 +119,7 @@ const gatewayPart = {
   spawn() {
     const child = spawn(
       process.execPath,
-      [join(root, "bin", "edgechat-gateway.mjs"), "--port", String(gatewayPort), "--host", host, "--upstream", `ws://${host}:${port}`],
+      [join(root, "bin", "edgechat-gateway.mjs"), "--port", String(gatewayPort), "--host", host, "--upstream", `ws://${host}:${port}`, ...gatewaySettingArgs],
       { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: gatewayEnv },
     );
     relay(child.stdout, "[gateway]", process.stdout);
@@ -159,7 +173,7 @@ function giveUp(message) {
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
 process.on("SIGHUP", () => void stop(0));
-// Safety net: however this process ends, its children are told to stop (wrangler then stops workerd).
+// Safety net: however this process ends, its children are told to stop (the Worker then stops workerd).
 process.on("exit", () => {
   for (const child of [gateway.child, worker.child]) {
     if (child?.pid && !hasExited(child)) {
@@ -188,6 +202,10 @@ process.on("uncaughtException", (error) => {
 // ---- 3. start: the Worker, then the gateway in front of it ----------------------------------------
 try {
   await worker.start();
+  const { args, secret } = await gatewaySettingsFor(workerVars);
+  gatewaySettingArgs = args;
+  // A secret goes by environment, never on a command line (which `ps` shows).
+  gatewayEnv.GATEWAY_SECRET = secret;
   if (!stopping) await gateway.start();
 } catch (error) {
   giveUp(error instanceof Error ? error.message : String(error));

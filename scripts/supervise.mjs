@@ -1,4 +1,4 @@
-// Keeps one part of the local stack (a child process: wrangler, the gateway) running: starts it, waits
+// Keeps one part of the local stack (a child process: the dev Worker, the gateway) running: starts it, waits
 // until it serves, watches it, and restarts it with exponential backoff when it dies or stops serving.
 import { setTimeout as sleep } from "node:timers/promises";
 import { describeExit, exitOf, hasExited, portProblem, stopProcessTree } from "./processes.mjs";
@@ -13,12 +13,12 @@ export const RESTART_POLICY = { firstDelayMs: 500, maxDelayMs: 10_000, stableMs:
 /**
  * @typedef {object} Part
  * @property {string} name for log lines: "Worker", "gateway"
- * @property {string} processName what `spawn` runs, for log lines: "wrangler", "gateway"
+ * @property {string} processName what `spawn` runs, for log lines: "Worker", "gateway" (named apart from `name` when they differ)
  * @property {string} host
  * @property {number} port the port it listens on; checked free before each start
  * @property {string} portSetting the environment variable that chooses `port` ("PORT")
  * @property {string} url where it serves, for the "is back" line
- * @property {string} logHint where its own output is, for messages: "the [wrangler] lines above"
+ * @property {string} logHint where its own output is, for messages: "the [worker] lines above"
  * @property {() => import("node:child_process").ChildProcess} spawn starts it, `detached: true`
  * @property {(child: import("node:child_process").ChildProcess, signal: AbortSignal) => Promise<void>} ready
  *   resolves once it serves (it keeps trying until `signal` aborts)

@@ -84,8 +84,8 @@ const scratch = mkdtempSync(join(tmpdir(), "edgechat-start-"));
 
 /**
  * The working tree as it is now, copied (node_modules linked), and every start.mjs runs from the copy:
- * `wrangler dev` reloads the Worker whenever a file under src/ changes, so on a tree that others edit
- * meanwhile a reload could revive a killed Worker before start.mjs notices, or break its build mid-test.
+ * npm start reloads the Worker whenever a file under src/ changes, so on a tree that others edit
+ * meanwhile a reload could drop a test's connections, or break its build mid-test.
  */
 const repo = join(scratch, "repo");
 for (const entry of readdirSync(".")) {
@@ -112,7 +112,7 @@ interface Spawned {
 }
 
 interface Launched extends Spawned {
-  /** Every process it started (wrangler, its workerd, the gateway), once it is ready. */
+  /** Every process it started (the dev Worker, its workerd, the gateway), once it is ready. */
   tree: { pid: number; command: string }[];
 }
 
@@ -181,17 +181,12 @@ async function expectAllGone(launched: Spawned, processes: { pid: number; comman
 
 const workerds = (tree: { pid: number; command: string }[]) => tree.filter((p) => /\bworkerd\b/.test(p.command) && /\bserve\b/.test(p.command));
 
-/**
- * wrangler runs two workerds: a proxy that holds PORT and passes requests on, and the one that runs
- * the Worker. Killing the Worker's leaves the proxy up, holding every request (no exit, no refusal).
- */
-function splitWorkerds(launched: Launched): { proxy: { pid: number; command: string }; worker: { pid: number; command: string } } {
+/** The one workerd of the launch: it runs the Worker and holds PORT itself (no proxy in front). */
+function theWorkerd(launched: Launched): { pid: number; command: string } {
   const all = workerds(launched.tree);
-  const proxy = all.filter((p) => p.command.includes(`=127.0.0.1:${launched.port} `));
-  const worker = all.filter((p) => !p.command.includes(`=127.0.0.1:${launched.port} `));
-  expect(proxy.length, JSON.stringify(all)).toBe(1);
-  expect(worker.length, JSON.stringify(all)).toBe(1);
-  return { proxy: proxy[0], worker: worker[0] };
+  expect(all.length, JSON.stringify(launched.tree)).toBe(1);
+  expect(all[0].command, JSON.stringify(all)).toContain(`127.0.0.1:${launched.port}`);
+  return all[0];
 }
 
 /** Polls /health until stopped; counts the answers that were not 200 (or did not come). */
@@ -235,12 +230,26 @@ async function takePort(port: number, timeoutMs: number): Promise<Server> {
   }
 }
 
+/** The structured log lines (JSON after a part's `[prefix] `) of one component and event in `output`. */
+function logEvents(output: string, component: "worker" | "gateway", event: string): Record<string, unknown>[] {
+  return output.split("\n").flatMap((line) => {
+    const json = /^\[[\w-]+\] (\{.*\})\s*$/.exec(line)?.[1];
+    if (!json) return [];
+    try {
+      const value = JSON.parse(json) as Record<string, unknown>;
+      return value.component === component && value.event === event ? [value] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 const isGoodbye = (m: unknown) => typeof m === "object" && m !== null && (m as Record<string, unknown>).status === "Bye!";
 
 describe("npm start (scripts/start.mjs)", () => {
   it("runs the Worker and the gateway together, and SIGTERM stops both without orphaning workerd", { timeout: 180_000 }, async () => {
-    // Settings are handed to wrangler with --env-file; a file of our own proves the Worker and the
-    // gateway both read it (the default is .dev.vars, else .dev.vars.example).
+    // DEV_VARS_FILE names the settings file; a file of our own proves the Worker and the gateway both
+    // read it (the default is .dev.vars, else .dev.vars.example).
     const settingsFile = join(scratch, "test.dev.vars");
     writeFileSync(
       settingsFile,
@@ -273,6 +282,124 @@ describe("npm start (scripts/start.mjs)", () => {
     await ws.socket.waitClosed(20_000);
     expect(await start.exited, start.output()).toEqual({ code: 0, signal: null });
     await expectAllGone(start, start.tree);
+  });
+
+  it("a refused /connect logs its one refusal line and nothing worse; connects and disconnects log theirs (Worker and gateway)", { timeout: 180_000 }, async () => {
+    const start = await launch(process.execPath, ["scripts/start.mjs"]);
+    const { port, gatewayPort } = start;
+    const cases: [string, string, number][] = [
+      ["?room=..%2Fx", "invalid_room", 4400],
+      ["?token=not-a-token", "invalid_token", 4401],
+      ["?room=private-nope", "not_authorized", 4403],
+    ];
+    for (const [query, code, closeCode] of cases) {
+      const refused = await TestSocket.open(`ws://127.0.0.1:${port}/connect${query}`);
+      expect(await refused.next(), query).toMatchObject({ context: "api", status: "error", code });
+      expect((await refused.waitClosed(15_000)).code, query).toBe(closeCode);
+    }
+    await waitFor(() => logEvents(start.output(), "worker", "refusal").length >= cases.length, 30_000, () => `refusal lines; output: ${start.output()}`);
+
+    // A connect and a disconnect over WebSocket, and one through the gateway: each side logs both.
+    const room = `logs-${process.pid}`;
+    const ws = await TestSocket.connect(`ws://127.0.0.1:${port}/connect?room=${room}`);
+    ws.socket.send("quit");
+    await ws.socket.waitClosed(15_000);
+    const tcp = await TcpClient.connect(gatewayPort);
+    tcp.client.line("quit");
+    await tcp.client.waitEnded(15_000);
+    const workerLine = (event: string, id: string) => logEvents(start.output(), "worker", event).find((line) => line.id === id);
+    await waitFor(() => [ws.id, tcp.id].every((id) => workerLine("disconnect", id) !== undefined), 30_000, () => `disconnect lines; output: ${start.output()}`);
+    await waitFor(() => logEvents(start.output(), "gateway", "disconnect").some((line) => line.id === tcp.id), 30_000, () => `gateway disconnect line; output: ${start.output()}`);
+    expect(workerLine("connect", ws.id)).toMatchObject({ level: "info", room });
+    expect(workerLine("disconnect", ws.id)).toMatchObject({ level: "info", room, reason: "quit", durationMs: expect.any(Number) });
+    expect(workerLine("connect", tcp.id)).toMatchObject({ level: "info", room: "defaultRoom" });
+    expect(logEvents(start.output(), "gateway", "connect").some((line) => line.client === `127.0.0.1:${tcp.client.localPort}`)).toBe(true);
+    expect(logEvents(start.output(), "gateway", "disconnect").find((line) => line.id === tcp.id)).toMatchObject({ level: "info", reason: "quit", durationMs: expect.any(Number) });
+
+    start.child.kill("SIGTERM");
+    expect(await start.exited, start.output()).toEqual({ code: 0, signal: null });
+    // The whole output, shutdown included: one info line per refusal, and nothing worse anywhere.
+    const output = start.output();
+    const refusals = logEvents(output, "worker", "refusal");
+    expect(refusals.map((line) => line.code), output).toEqual(cases.map(([, code]) => code));
+    for (const line of refusals) expect(line).toMatchObject({ level: "info" });
+    expect(output.split("\n").filter((line) => /Uncaught|Network connection lost|ERROR/.test(line))).toEqual([]);
+    await expectAllGone(start, start.tree);
+  });
+
+  it("hands the gateway the Worker's MAX_MESSAGE_BYTES and IDLE_TIMEOUT_SECONDS as the Worker resolves them", { timeout: 240_000 }, async () => {
+    const settingsFile = (name: string, lines: string[]) => {
+      const path = join(scratch, name);
+      writeFileSync(path, `${readFileSync(".dev.vars.example", "utf8")}\n${lines.join("\n")}\n`);
+      return path;
+    };
+    const gatewayCommand = (launched: Launched) => {
+      const gateway = launched.tree.filter((p) => p.command.includes("edgechat-gateway"));
+      expect(gateway.length, JSON.stringify(launched.tree)).toBe(1);
+      return gateway[0].command;
+    };
+
+    // Valid values reach the gateway as they are. The Worker sweeps hourly here, so only the gateway
+    // can close the silent TCP client: its idle rule runs with the Worker's 3 s.
+    const valid = await launch(process.execPath, ["scripts/start.mjs"], {
+      DEV_VARS_FILE: settingsFile("valid.dev.vars", ["MAX_MESSAGE_BYTES=2048", "IDLE_TIMEOUT_SECONDS=3", "SWEEP_INTERVAL_SECONDS=3600"]),
+    });
+    expect(gatewayCommand(valid)).toMatch(/--max-message-bytes 2048\b.*--idle-timeout-seconds 3\b/);
+    const silent = await TcpClient.connect(valid.gatewayPort);
+    const rest = await silent.client.waitEnded(60_000);
+    expect(rest.filter(isGoodbye)).toEqual([{ context: "api", status: "Bye!", reason: "idle timeout" }]);
+    valid.child.kill("SIGTERM");
+    expect(await valid.exited, valid.output()).toEqual({ code: 0, signal: null });
+    await expectAllGone(valid, valid.tree);
+
+    // Invalid values are the Worker's defaults, not the gateway's reading of them (0 would turn its
+    // idle rule off, and a non-number would stop it from starting at all).
+    const invalid = await launch(process.execPath, ["scripts/start.mjs"], {
+      DEV_VARS_FILE: settingsFile("invalid.dev.vars", ["MAX_MESSAGE_BYTES=lots", "IDLE_TIMEOUT_SECONDS=0"]),
+    });
+    expect(gatewayCommand(invalid)).toMatch(/--max-message-bytes 65536\b.*--idle-timeout-seconds 600\b/);
+    const tcp = await TcpClient.connect(invalid.gatewayPort);
+    expect((await tcp.client.request("roomView")).status).toBe("OK");
+    invalid.child.kill("SIGTERM");
+    expect(await invalid.exited, invalid.output()).toEqual({ code: 0, signal: null });
+    await expectAllGone(invalid, invalid.tree);
+  });
+
+  it("reloads the Worker when src/ changes (connections drop, as on a deploy), and keeps it when the change does not build", { timeout: 240_000 }, async () => {
+    const start = await launch(process.execPath, ["scripts/start.mjs"]);
+    const { port } = start;
+    const health = async () => (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as unknown;
+    const entry = join(repo, "src", "app", "worker.ts");
+    const original = readFileSync(entry, "utf8");
+    expect(original).toContain("Response.json({ ok: true })");
+    const reloads = () => start.output().match(/^\[worker\] reloaded in /gm)?.length ?? 0;
+    try {
+      const ws = await TestSocket.connect(`ws://127.0.0.1:${port}/connect?room=reload-${process.pid}`);
+      writeFileSync(entry, original.replace("Response.json({ ok: true })", "Response.json({ ok: true, edited: true })"));
+      await waitFor(() => reloads() === 1, 60_000, () => `a reload; output: ${start.output()}`);
+      await ws.socket.waitClosed(30_000);
+      expect(await health()).toEqual({ ok: true, edited: true });
+
+      // A change that does not build: esbuild says why, and the running Worker stays.
+      writeFileSync(entry, `${original}\nexport const = ;\n`);
+      await start.waitForOutput(/^\[worker\] the Worker does not build .*the running Worker is kept/m, 60_000);
+      expect(await health()).toEqual({ ok: true, edited: true });
+      const listener = await TestSocket.connect(`ws://127.0.0.1:${port}/connect?room=reload-${process.pid}`);
+      expect((await listener.socket.request("roomView")).status).toBe("OK");
+      expect(listener.socket.closed).toBeUndefined();
+
+      writeFileSync(entry, original);
+      await waitFor(() => reloads() === 2, 60_000, () => `the second reload; output: ${start.output()}`);
+      expect(await health()).toEqual({ ok: true });
+      // A reload is not a restart: the supervisor saw nothing go down.
+      expect(start.output()).not.toMatch(/^\[start\] Worker \(/m);
+    } finally {
+      writeFileSync(entry, original);
+    }
+    const now = snapshot(start.child.pid!);
+    start.child.kill("SIGTERM");
+    expect(await start.exited, start.output()).toEqual({ code: 0, signal: null });
+    await expectAllGone(start, [...start.tree, ...now]);
   });
 
   it("`npm start` stops everything when npm itself gets SIGTERM (npm does not pass it on)", { timeout: 180_000 }, async () => {
@@ -322,21 +449,22 @@ describe("npm start (scripts/start.mjs)", () => {
     await expectAllGone(start, [...start.tree, ...now]);
   });
 
-  it("notices a killed workerd (wrangler still running), restarts the Worker on the same state, and TCP works again", { timeout: 300_000 }, async () => {
+  it("notices a killed workerd, restarts the Worker on the same state, and TCP works again", { timeout: 300_000 }, async () => {
     const start = await launch(process.execPath, ["scripts/start.mjs"]);
     const { port, gatewayPort } = start;
     const room = `workerd-crash-${process.pid}`;
     const speaker = await TestSocket.connect(`ws://127.0.0.1:${port}/connect?room=${room}`);
     expect((await speaker.socket.request("say before the crash")).status).toBe("OK");
-    const { worker } = splitWorkerds(start);
+    const worker = theWorkerd(start);
 
     process.kill(worker.pid, "SIGKILL");
-    await start.waitForOutput(/^\[start\] Worker .*restarting it in [\d.]+ s/m, 120_000);
+    await start.waitForOutput(new RegExp(`^\\[worker\\] workerd \\(pid ${worker.pid}\\) exited unexpectedly`, "m"), 60_000);
+    await start.waitForOutput(/^\[start\] Worker \(pid \d+, up [\d.]+ s\) exited with code 1; restarting it in 0\.5 s/m, 120_000);
     await start.waitForOutput(/^\[start\] Worker is back/m, 180_000);
     expect(alive(worker.pid)).toBe(false);
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
 
-    // Same --persist-to: the room's history survived, as it does a deploy.
+    // Same storage: the room's history survived, as it does a deploy.
     const listener = await TestSocket.connect(`ws://127.0.0.1:${port}/connect?room=${room}`);
     const history = (await listener.socket.request("history")).data as { messages: { message: unknown }[] };
     expect(history.messages.map((m) => m.message)).toContain("before the crash");
@@ -370,9 +498,8 @@ describe("npm start (scripts/start.mjs)", () => {
   it("gives up with a clear message, and stops the gateway, when the Worker cannot come back (its port was taken meanwhile)", { timeout: 300_000 }, async () => {
     const start = await launch(process.execPath, ["scripts/start.mjs"]);
     const tcp = await TcpClient.connect(start.gatewayPort);
-    const { proxy } = splitWorkerds(start);
     // The workerd that holds PORT dies, and another program takes the port before it can come back.
-    process.kill(proxy.pid, "SIGKILL");
+    process.kill(theWorkerd(start).pid, "SIGKILL");
     const squatter = await takePort(start.port, 15_000);
     try {
       await tcp.client.waitEnded(30_000);
