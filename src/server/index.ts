@@ -15,7 +15,7 @@ export { ChatRoom } from "./objects/ChatRoom.js";
 export { ChatDirectory } from "./objects/ChatDirectory.js";
 export { routeChatRequest, handleChatAdmin, type RouteOptions } from "./router/route.js";
 export type { BeforeConnect } from "./router/connect.js";
-export { refuseConnect } from "./router/refusal.js";
+export { refuseConnect } from "./refusal.js";
 export { chatRooms, type ChatRooms, type RoomHandle, type ConnectionHandle } from "./api/chatRooms.js";
 export { DEFAULT_BINDINGS, type ChatBindings, type ChatOptions } from "./options.js";
 export { NUMBER_SETTINGS, type Settings, type SettingsInput, type SettingsEnv } from "./settings.js";

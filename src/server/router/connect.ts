@@ -19,7 +19,7 @@ import { constantTimeEqual } from "../secrets.js";
 import type { Settings } from "../settings.js";
 import { EMPTY_GRANT, verifyToken, type Grant } from "../tokens.js";
 import { jsonError } from "./http.js";
-import { refusalResponse } from "./refusal.js";
+import { refusalResponse } from "../refusal.js";
 
 /** The app's own authentication of a connect: a grant, a Response that refuses it, or nothing. */
 export type BeforeConnect<Env = any> = (

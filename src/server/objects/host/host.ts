@@ -13,8 +13,8 @@ import {
 } from "../../../protocol/index.js";
 import type { BroadcastInfo, ChatHooks } from "../../hooks.js";
 import type { ConnectIntent } from "../../intent.js";
-import { refusalResponse } from "../../router/refusal.js";
-import { broadcastInfo } from "../room/room.js";
+import { refusalResponse } from "../../refusal.js";
+import { broadcastInfo } from "../broadcastInfo.js";
 import { newConnectionId } from "../../ids.js";
 import type { Settings } from "../../settings.js";
 import { errorField, logEvent } from "../../log.js";

@@ -25,6 +25,7 @@ import type { IdempotencyKeys } from "../idempotency.js";
 import type { Peers } from "../peers.js";
 import { RoomHistory } from "./history.js";
 import { Membership } from "./membership.js";
+import { broadcastInfo } from "../broadcastInfo.js";
 import { Outbox } from "./outbox.js";
 import { Placement } from "./placement.js";
 
@@ -349,23 +350,3 @@ function recipientInfo(recipient: Recipient): RecipientInfo {
   };
 }
 
-/** A kept or live broadcast as hooks see it; the message is parsed only if a hook reads it. */
-export function broadcastInfo(room: string, seq: number, payload: string, filter: MatchFilter | undefined): BroadcastInfo {
-  let parsed: ChatMessage | undefined;
-  const read = () => (parsed ??= JSON.parse(payload) as ChatMessage);
-  return {
-    room,
-    seq,
-    payload,
-    filter,
-    get from() {
-      return read().from;
-    },
-    get event() {
-      return read().event;
-    },
-    get message() {
-      return read().message;
-    },
-  };
-}

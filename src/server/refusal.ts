@@ -1,5 +1,5 @@
-import { REFUSAL_CLOSE_CODES, refusal, type RefusalCode } from "../../protocol/index.js";
-import { logEvent } from "../log.js";
+import { REFUSAL_CLOSE_CODES, refusal, type RefusalCode } from "../protocol/index.js";
+import { logEvent } from "./log.js";
 
 /**
  * A refused connect still completes the upgrade so a browser can read why: one message, then a
