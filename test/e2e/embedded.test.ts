@@ -5,6 +5,7 @@ import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { build, type Metafile } from "esbuild";
+import { workerBundle } from "../../scripts/bundles.mjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { runBundledWorker, type FixtureWorker } from "../fixtures/runWorker.js";
@@ -71,15 +72,10 @@ beforeAll(async () => {
   const { unstable_getMiniflareWorkerOptions, unstable_readConfig } = await import("wrangler");
   const config = unstable_readConfig({ config: join(app, "wrangler.toml") });
   const bundled = await build({
+    // Bundled as wrangler deploy bundles a Worker (the same options edgechat's own build uses).
+    ...workerBundle(),
     entryPoints: [config.main!],
     absWorkingDir: app,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    mainFields: ["browser", "module", "main"],
-    conditions: ["workerd", "worker", "browser"],
-    external: ["cloudflare:*"],
     nodePaths: [join(repo, "node_modules")],
     metafile: true,
     write: false,
@@ -87,7 +83,7 @@ beforeAll(async () => {
   });
   bundleInputs = Object.keys((bundled.metafile as Metafile).inputs);
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(app, "wrangler.toml"));
-  worker = await runBundledWorker(bundled.outputFiles[0].text, { ...workerOptions, name: "embedded" } as never);
+  worker = await runBundledWorker(bundled.outputFiles![0].text, { ...workerOptions, name: "embedded" } as never);
 }, 240_000);
 
 afterAll(async () => {

@@ -2,6 +2,7 @@ import { build } from "esbuild";
 import { workerBundle } from "../../scripts/bundles.mjs";
 import { Miniflare } from "miniflare";
 import { exampleDevVars } from "./devVars.js";
+import { collectRuntimeLines } from "./runtimeOutput.js";
 
 export interface RunningWorker {
   /** http://127.0.0.1:<port> */
@@ -56,17 +57,7 @@ export async function startWorker(overrides: Record<string, string> = {}, option
       host: "127.0.0.1",
       port,
       cf: false,
-      handleRuntimeStdio(stdout, stderr) {
-        for (const stream of [stdout, stderr]) {
-          let partial = "";
-          stream.setEncoding("utf8");
-          stream.on("data", (text: string) => {
-            const lines = (partial + text).split("\n");
-            partial = lines.pop() ?? "";
-            for (const line of lines) if (line.trim() !== "") logs.push(line);
-          });
-        }
-      },
+      handleRuntimeStdio: collectRuntimeLines(logs),
     });
     await mf.ready;
     return mf;
