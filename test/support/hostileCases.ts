@@ -216,6 +216,33 @@ export function hostileCases(): HostileCase[] {
     add(j({ event: "roomView", room: "lobby", cursor }, `roomView: cursor ${JSON.stringify(cursor)} is bad_request`, BAD));
   }
   add(j({ event: "roomView", room: "lobby", cursor: 5 }, "roomView: a numeric cursor is bad_request", BAD));
+  // A cursor is checked against its room: another room's (base64url of "1:elsewhere") is refused.
+  add(j({ event: "roomView", room: "lobby", cursor: Buffer.from("1:elsewhere").toString("base64url") }, "roomView: another room's cursor is bad_request", BAD));
+
+  // ---- dot room names are URL dot-segments, invalid everywhere (README "Server API") ----
+  for (const room of [".", ".."]) {
+    for (const verb of ["roomChange", "listenToRoom", "silenceRoom", "roomView"]) {
+      add({ name: `line ${verb} ${room} is invalid_room`, frame: `${verb} ${room}`, expect: code("invalid_room") });
+      add(j({ event: verb, room }, `${verb}: room ${JSON.stringify(room)} is invalid_room`, code("invalid_room")));
+    }
+  }
+
+  // ---- resume arguments at the edges (README "History and recovery") ----
+  for (const verb of ["roomChange", "listenToRoom"]) {
+    for (const option of ["epoch=abc", "since=1 epoch=!!", "since=1 session=a%b", "since=1 since=2", `since=${2 ** 53}`, "since=1e3", "session="]) {
+      add({ name: `line ${verb} lobby ${option} is bad_request`, frame: `${verb} lobby ${option}`, expect: BAD });
+    }
+    for (const [label, fields] of [
+      ["an epoch without since", { epoch: "abc" }],
+      ["a since above 2^53", { since: 2 ** 53 }],
+      ["a session with spaces", { since: 1, session: "a b" }],
+      ["an object session", { since: 1, session: {} }],
+    ] as [string, Record<string, unknown>][]) {
+      add(j({ event: verb, room: "lobby", ...fields }, `${verb}: ${label} is bad_request`, BAD));
+    }
+    // JSON numbers beyond a double parse as Infinity: still a number out of range, never a seq.
+    add({ name: `${verb}: since 1e400 (Infinity) is bad_request`, frame: `{"event":"${verb}","room":"lobby","since":1e400}`, expect: BAD });
+  }
   add({ name: "line roomView with too many arguments is refused", frame: "roomView lobby 1 2", expect: code("bad_request", "invalid_room") });
 
   // ---- filters on names every object inherits match nobody (no prototype lookups) ----
