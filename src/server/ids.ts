@@ -15,3 +15,19 @@ export function newConnectionId(hostObjectId: DurableObjectId): string {
 export function hostOfConnection(id: string): string | undefined {
   return CONNECTION_ID.exec(id)?.[1];
 }
+
+/**
+ * The name of host object `index` of a room: the room's own object for 0, else `<room>#host-<k>`
+ * (`#` is no room-name character, so these never collide with a room). See Placement.
+ */
+export function hostName(room: string, index: number): string {
+  return index === 0 ? room : `${room}#host-${index}`;
+}
+
+/**
+ * The room's object answers a connect it places on another of its hosts with this status and the
+ * host's index in PLACED_HOST_HEADER; the router then hands the upgrade to that host itself, so no
+ * object ever sits between a client and the object holding its socket.
+ */
+export const PLACED_ELSEWHERE_STATUS = 307;
+export const PLACED_HOST_HEADER = "X-Edgechat-Host";

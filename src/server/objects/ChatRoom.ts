@@ -19,7 +19,7 @@ import type {
   RecipientInfo,
 } from "../hooks.js";
 import { CONNECT_INTENT_HEADER, type ConnectIntent } from "../intent.js";
-import { chatContext, type ChatContext, type ChatOptions } from "../options.js";
+import { chatContext, type ChatOptions } from "../options.js";
 import type {
   BroadcastResult,
   Delivery,
@@ -35,7 +35,7 @@ import type {
 import { Host } from "./host/host.js";
 import { IdempotencyKeys } from "./idempotency.js";
 import { Peers } from "./peers.js";
-import { hostName } from "./room/placement.js";
+import { PLACED_ELSEWHERE_STATUS, PLACED_HOST_HEADER } from "../ids.js";
 import { Room } from "./room/room.js";
 import { migrate } from "./schema.js";
 
@@ -69,12 +69,10 @@ export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomA
   // `#` fields: a subclass may name its own fields anything without breaking the object.
   readonly #room: Room;
   readonly #host: Host;
-  readonly #context: ChatContext;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const context = chatContext(env as object, (new.target as typeof ChatRoom).options);
-    this.#context = context;
     migrate(ctx.storage.sql, context.settings.historySize);
     const peers = new Peers(context.rooms, ctx.id, this);
     const idempotency = new IdempotencyKeys(ctx.storage.sql, context.settings.idempotencyWindowMs);
@@ -115,10 +113,8 @@ export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomA
     if (!intent.placed) {
       // This is the room's object: it decides which of the room's host objects takes the socket.
       const { index, here } = this.#room.place(intent.room);
-      if (!here) {
-        const host = this.#context.rooms.get(this.#context.rooms.idFromName(hostName(intent.room, index)));
-        return host.fetch(request.url, { headers: { Upgrade: "websocket", [CONNECT_INTENT_HEADER]: JSON.stringify({ ...intent, placed: true }) } });
-      }
+      // Another host: the router takes the upgrade there itself (no object in between).
+      if (!here) return new Response(null, { status: PLACED_ELSEWHERE_STATUS, headers: { [PLACED_HOST_HEADER]: String(index) } });
     }
     return this.#host.accept(intent);
   }

@@ -13,6 +13,7 @@ import {
   type ResumeArgs,
 } from "../../protocol/index.js";
 import type { ConnectGrant } from "../hooks.js";
+import { hostName, PLACED_ELSEWHERE_STATUS, PLACED_HOST_HEADER } from "../ids.js";
 import { CONNECT_INTENT_HEADER, type ConnectIntent } from "../intent.js";
 import type { ChatContext } from "../options.js";
 import { constantTimeEqual } from "../secrets.js";
@@ -82,11 +83,16 @@ export async function handleConnect<Env extends object>(request: Request, env: E
   }
 
   const intent: ConnectIntent = { room, grant, resume, params, ...clientIdentity(request, settings) };
-  // The room's own object takes the upgrade and chooses which of its host objects keeps the socket.
-  const stub = context.rooms.get(context.rooms.idFromName(room));
-  return stub.fetch("https://room.internal/connect", {
-    headers: { Upgrade: "websocket", [CONNECT_INTENT_HEADER]: JSON.stringify(intent) },
-  });
+  // The room's own object takes the upgrade, unless it places the socket on another of its host
+  // objects: then it says which, and the upgrade goes there (placed, so that host keeps it).
+  const upgrade = (name: string, placed: ConnectIntent) =>
+    context.rooms.get(context.rooms.idFromName(name)).fetch("https://room.internal/connect", {
+      headers: { Upgrade: "websocket", [CONNECT_INTENT_HEADER]: JSON.stringify(placed) },
+    });
+  const answer = await upgrade(room, intent);
+  const index = answer.status === PLACED_ELSEWHERE_STATUS ? Number(answer.headers.get(PLACED_HOST_HEADER)) : NaN;
+  if (!Number.isSafeInteger(index) || index < 1) return answer;
+  return upgrade(hostName(room, index), { ...intent, placed: true });
 }
 
 /** Tokens one connect may carry (each is verified: an HMAC). */

@@ -1,3 +1,4 @@
+import { hostName } from "../../ids.js";
 import type { Settings } from "../../settings.js";
 
 /**
@@ -9,9 +10,6 @@ import type { Settings } from "../../settings.js";
  * HOST_CAPACITY, at least DEFAULT_ROOM_HOSTS for the default room (every gateway client starts
  * there, and each host runs the requests of its own connections), at most MAX_HOSTS_PER_ROOM.
  */
-export function hostName(room: string, index: number): string {
-  return index === 0 ? room : `${room}#host-${index}`;
-}
 
 /** How long a placement counts before its join arrives (a connect that failed is forgotten after it). */
 const PENDING_MS = 10_000;
