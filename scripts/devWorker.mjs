@@ -75,6 +75,8 @@ function miniflareOptions(config, script) {
   return /** @type {import("miniflare").MiniflareOptions} */ ({
     ...config.workerOptions,
     name: config.name,
+    // One bundled module; its name (for stack traces) is relative to modulesRoot, whatever our cwd is.
+    modulesRoot: root,
     modules: [{ type: "ESModule", path: join(root, "index.js"), contents: script }],
     host: args.host,
     port,
@@ -126,8 +128,12 @@ for (const signal of /** @type {const} */ (["SIGTERM", "SIGINT", "SIGHUP"])) {
     process.exit(0);
   });
 }
+// esbuild bundles in its own process: start on the entry scripts/bundles.mjs names while wrangler's
+// config reader loads (a second or two), and bundle again only if wrangler.toml's `main` differs.
+const namedEntry = resolve(root, String(/** @type {string[]} */ (workerBundle().entryPoints)[0]));
+const early = bundle(namedEntry);
 let config = await readWorkerConfig(settings);
-const script = await bundle(config.main);
+const script = config.main === namedEntry ? await early : await bundle(config.main);
 if (script === undefined) {
   say("the Worker does not build (esbuild's errors above)");
   process.exit(1);
@@ -170,7 +176,7 @@ function runBuildCommand() {
   const { command, cwd } = config.build;
   if (!command) return Promise.resolve(true);
   return new Promise((resolveRun) => {
-    const child = spawn(command, { shell: true, cwd: resolve(root, cwd ?? "."), stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn(command, { shell: true, cwd, stdio: ["ignore", "inherit", "inherit"] });
     child.once("error", () => resolveRun(false));
     child.once("exit", (code) => resolveRun(code === 0));
   });
@@ -206,11 +212,10 @@ async function reload(files) {
   say(`reloaded in ${secondsSince(since)} (workerd pid ${workerdPid}): every connection was dropped, as on a deploy`);
 }
 
-const watchDirs = [config.build.watch_dir ?? "src"].flat().map((dir) => resolve(root, dir));
 /** @param {import("node:fs").FSWatcher} watcher @param {string} what */
 const reportFailure = (watcher, what) =>
   watcher.on("error", (error) => say(`watching ${shown(what)} failed (${error.message}): changes there no longer reload the Worker`));
-for (const dir of watchDirs) {
+for (const dir of config.build.watchDirs) {
   reportFailure(watch(dir, { recursive: true }, (_event, file) => changedFile(relative(root, join(dir, String(file ?? ""))))), dir);
 }
 // A file is watched through its directory: editors replace a file on save, which would end a watch on it.

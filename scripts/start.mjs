@@ -189,7 +189,7 @@ process.on("exit", () => {
 // on: when our parent goes (we get re-parented), stop as if we had been told to.
 const parentAtStart = process.ppid;
 setInterval(() => {
-  if (process.ppid !== parentAtStart) {
+  if (process.ppid !== parentAtStart && !stopping) {
     log("parent process gone: stopping");
     void stop(0);
   }

@@ -25,7 +25,8 @@ export function settingsFile() {
  * @property {string} name the Worker's name; Durable Object storage lives under `do/<name>-<class>`
  * @property {string} main the entry module (absolute path)
  * @property {string} configPath wrangler.toml (absolute path)
- * @property {{ command?: string, cwd?: string, watch_dir?: string | string[] }} build `[build]`
+ * @property {{ command?: string, cwd: string, watchDirs: string[] }} build `[build]`: its command, the
+ *   directory it runs in and the directories whose changes rebuild (`watch_dir`), as absolute paths
  * @property {Record<string, unknown>} workerOptions Miniflare worker options without the script:
  *   compatibility date and flags, `bindings` (`[vars]` with the settings file over them), `durableObjects`,
  *   `assets` (with wrangler's router config for `run_worker_first`)
@@ -62,5 +63,16 @@ export async function readWorkerConfig(settings) {
   for (const [key, value] of Object.entries(/** @type {Record<string, unknown>} */ (options.bindings ?? {}))) {
     if (typeof value === "string") vars[key] = value;
   }
-  return { name: config.name ?? "edgechat", main: resolve(dirname(configPath), config.main), configPath, build: config.build ?? {}, workerOptions: options, vars };
+  const configDir = dirname(configPath);
+  const { command, cwd = ".", watch_dir = "./src" } = config.build ?? {};
+  // wrangler hands `watch_dir` back relative to the current directory once a command is set.
+  const watchDirs = [watch_dir].flat().map((dir) => resolve(command ? process.cwd() : configDir, dir));
+  return {
+    name: config.name ?? "edgechat",
+    main: resolve(configDir, config.main),
+    configPath,
+    build: { command, cwd: resolve(configDir, cwd), watchDirs },
+    workerOptions: options,
+    vars,
+  };
 }
