@@ -41,6 +41,8 @@ const REFUSAL_CODES = new Set([4400, 4401, 4403]);
 /** Reconnect restores at most this many requests at once, then paces under the server's rate limit. */
 const RESTORE_BURST = 30;
 const RESTORE_SPACING_MS = 60;
+/** Tokens a reconnect URL carries at most (the server accepts 16 per connect). */
+const MAX_URL_TOKENS = 16;
 /** Params go in the reconnect URL up to this many characters (URLs have limits); the rest are restored after. */
 const MAX_URL_PARAMS_CHARS = 4096;
 
@@ -576,7 +578,8 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     const target = session.room ?? session.firstRoom;
     const held = [session.connectToken, ...session.tokens].filter((token): token is string => token !== undefined);
     const now = Date.now();
-    const urlTokens = this.tokensInUrl ? held.filter((token) => stillValid(readClaims(token), now)) : [];
+    // At most MAX_URL_TOKENS (the server takes 16 at connect); the others are presented with auth.
+    const urlTokens = this.tokensInUrl ? held.filter((token) => stillValid(readClaims(token), now)).slice(0, MAX_URL_TOKENS) : [];
     const granted = (room: string) => urlTokens.some((token) => readClaims(token)?.rooms.includes(room));
     // Resume where the last socket stopped: the room replays what was missed, in order, first.
     const rejoined = target !== undefined && (!isPrivateRoom(target) || granted(target)) ? target : undefined;
@@ -633,7 +636,8 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     for (const token of [session.connectToken, ...session.tokens]) if (token && !urlTokens.includes(token)) steps.push({ verb: "auth", token });
     for (const [key, value] of session.params) if (inUrl[key] !== value) steps.push({ verb: "paramAdd", key, value });
     if (target !== undefined && target !== welcome.room) steps.push({ verb: "roomChange", room: target, ...session.resume(target) });
-    for (const room of session.listening) steps.push({ verb: "listenToRoom", room, ...session.resume(room) });
+    // A listened room that is also the room it is in is already being resumed (and received): no second replay.
+    for (const room of session.listening) steps.push({ verb: "listenToRoom", room, ...(room === target ? {} : session.resume(room)) });
 
     const results: Promise<unknown>[] = [];
     for (let i = 0; i < steps.length; i++) {

@@ -114,8 +114,8 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; 
 export interface RoomApi {
   /** Adds a member; replays per `resume` first; announces the join. Returns the point right after. */
   roomJoin(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint>;
-  /** Removes a member and announces the leave with the filter the room keeps for it. */
-  roomLeave(room: string, id: string): Promise<void>;
+  /** Removes a member and announces the leave with the filter the room keeps for it; returns the room's point after it. */
+  roomLeave(room: string, id: string): Promise<ResumePoint>;
   roomListen(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint>;
   roomSilence(room: string, id: string): Promise<void>;
   /** A member's params changed: the filter its next notice follows, and its session. */

@@ -231,6 +231,22 @@ describe("1b. resuming a room the connection is already in", () => {
     await a.events.next("message", (m) => m.message === "team a only", 10_000);
   });
 
+  it("client library: a client that also listens to its own room resumes it once (no second replay)", async () => {
+    const room = uniqueRoom("p1b-self-listen");
+    const a = await client(worker.url, { room });
+    await a.client.listenToRoom(room);
+    const speaker = await client(worker.url, { room });
+    a.drop();
+    await a.events.next("status", (s) => s.status === "reconnecting");
+    for (let i = 1; i <= 5; i++) await speaker.client.say(`away ${i}`);
+    await a.events.next("reconnect", () => true, 10_000);
+    await speaker.client.say("back");
+    await a.events.next("message", (m) => m.message === "back", 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const texts = a.events.all("message").map((m) => m.message);
+    expect(texts).toEqual(["away 1", "away 2", "away 3", "away 4", "away 5", "back"]);
+  });
+
   it("client library: a direct message whose context is not a string is still a direct event", async () => {
     const a = await client(worker.url, { room: uniqueRoom("p6-ctx") });
     expect((await api(worker.url, "POST", `/api/connections/${encodeURIComponent(a.client.id!)}/messages`, { message: { context: 5, n: 1 } })).status).toBe(200);

@@ -141,7 +141,7 @@ export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomA
     return this.#room.roomJoin(room, entry, resume);
   }
 
-  roomLeave(room: string, id: string): Promise<void> {
+  roomLeave(room: string, id: string): Promise<ResumePoint> {
     return this.#room.roomLeave(room, id);
   }
 

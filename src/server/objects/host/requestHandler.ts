@@ -7,6 +7,7 @@ import {
   type MatchFilter,
   type RequestOf,
   type ResumeArgs,
+  type ResumePoint,
   type Verb,
   type VerbData,
 } from "../../../protocol/index.js";
@@ -110,15 +111,18 @@ export class RequestHandler {
       // The new room is recorded first so that filters on `room` see it as soon as messages arrive.
       connection.state.room = target;
       this.context.hosted.persist(connection);
+      let left: ResumePoint | undefined;
       try {
-        await this.context.peers.room(previous).roomLeave(previous, connection.id);
+        left = await this.context.peers.room(previous).roomLeave(previous, connection.id);
         const point = await this.context.peers.room(target).roomJoin(target, this.entry(connection), resumeOf(request));
         return { room: target, ...point };
       } catch (error) {
-        // A room could not be reached: go back to where the connection was, so a retry works.
+        // A room could not be reached: go back to where the connection was, so a retry works,
+        // and get what was said there meanwhile (from the point it left at).
         connection.state.room = previous;
         this.context.hosted.persist(connection);
-        await this.context.peers.room(previous).roomJoin(previous, this.entry(connection)).catch(() => undefined);
+        const back = left ? { since: left.seq, epoch: left.epoch } : undefined;
+        await this.context.peers.room(previous).roomJoin(previous, this.entry(connection), back).catch(() => undefined);
         throw error;
       }
     },
@@ -151,7 +155,14 @@ export class RequestHandler {
       if (index === -1) throw new ProtocolError("not_listening", `not listening to ${room}`);
       listening.splice(index, 1);
       this.context.hosted.persist(connection);
-      await this.context.peers.room(room).roomSilence(room, connection.id);
+      try {
+        await this.context.peers.room(room).roomSilence(room, connection.id);
+      } catch (error) {
+        // The room still sends to it: still listening, so the mirror and a retry agree.
+        listening.splice(index, 0, room);
+        this.context.hosted.persist(connection);
+        throw error;
+      }
       return { room };
     },
     roomView: async (connection, request) => {

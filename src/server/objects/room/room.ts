@@ -92,9 +92,10 @@ export class Room implements RoomApi {
     return this.history.point;
   }
 
-  async roomLeave(room: string, id: string): Promise<void> {
+  async roomLeave(room: string, id: string): Promise<ResumePoint> {
     const left = this.changeMembership(id, () => this.membership.removeMember(id));
     if (left) this.notice(room, "leave", left);
+    return this.history.point;
   }
 
   async roomListen(room: string, entry: RoomEntry, resume?: ResumeArgs): Promise<ResumePoint> {
