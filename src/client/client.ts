@@ -33,7 +33,7 @@ import type {
   WebSocketLike,
 } from "./types.js";
 import { readClaims, stillValid } from "./tokens.js";
-import { connectUrl } from "./url.js";
+import { connectUrl, queryOf } from "./url.js";
 
 const OPEN = 1;
 /** Close codes of a refused connect (spec section 10): retrying the same thing cannot help. */
@@ -100,7 +100,9 @@ export class EdgechatClient extends Emitter<ClientEvents> {
     const impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
     if (!impl) throw new TypeError("no WebSocket implementation: pass options.WebSocket (for example the ws package)");
     this.WebSocketImpl = impl;
-    this.session = new SessionState(options.room || undefined, options.token || undefined);
+    // A room or token in the URL itself counts like the options (which win when both are given).
+    const inUrl = queryOf(url);
+    this.session = new SessionState(options.room || inUrl.room, options.token || inUrl.token);
     this.firstSince = options.since;
     this.pending = new PendingRequests(options.requestTimeoutMs ?? 15_000);
     this.pingIntervalMs = options.pingIntervalMs ?? 25_000;

@@ -35,6 +35,16 @@ export function connectUrl(base: string, query: ConnectQuery): string {
   return url.toString();
 }
 
+/** The `room` and `token` a connect URL already names (empty ones count as absent, as on the server). */
+export function queryOf(base: string): { room?: string; token?: string } {
+  try {
+    const url = new URL(base, typeof location === "undefined" ? undefined : location.href);
+    return { room: url.searchParams.get("room") || undefined, token: url.searchParams.get("token") || undefined };
+  } catch {
+    return {};
+  }
+}
+
 /** The page's own `/connect` (ws: on http:, wss: on https:). */
 export function sameOriginConnectUrl(loc: { protocol: string; host: string } = location): string {
   return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}/connect`;

@@ -284,7 +284,8 @@ export class ClientSession {
     if (this.finished || isBinary) return;
     // One decode per frame, by fields (src/protocol/frames.ts): a direct message that looks like a
     // goodbye or a response is only ever a direct message.
-    const decoded = decodeServerFrame(frame.toString("utf8"));
+    const text = frame.toString("utf8");
+    const decoded = decodeServerFrame(text);
     // The runtime's answer to a ping the gateway sent upstream; the client's own pongs come from
     // the gateway, in their place (AnswerQueue).
     if (decoded.kind === "pong") return;
@@ -294,6 +295,14 @@ export class ClientSession {
       this.goodbyeSent = true;
       this.write(frame);
       this.finish(undefined, typeof decoded.message.reason === "string" ? decoded.message.reason : "server said goodbye", 1000);
+      return;
+    }
+    if (decoded.kind === "refusal") {
+      // A refused connect (an embedding app's onBeforeConnect, say): the refusal is the last word,
+      // not followed by a "connection to server lost" of the gateway's own.
+      this.goodbyeSent = true;
+      this.write(frame);
+      this.finish(undefined, `refused: ${decoded.message.code}`, 1000);
       return;
     }
     // The first frame answers the connect (normally the welcome); after it, only responses answer.
@@ -306,7 +315,7 @@ export class ClientSession {
         this.room = decoded.message.room;
       }
     }
-    this.write(frame);
+    this.write(terminalSafe(frame, text));
     if (answers) {
       for (let pongs = this.answers.answered(); pongs > 0; pongs--) this.write(PONG_FRAME);
     }
@@ -407,4 +416,18 @@ export class ClientSession {
     const level: LogLevel = WARN_REASONS.has(reason) ? "warn" : "info";
     this.log.write(level, "disconnect", { ...this.who(), reason, durationMs: Date.now() - this.connectedAt, ...details });
   }
+}
+
+/**
+ * Characters a terminal acts on even inside a JSON string: DEL, the C1 controls (an 8-bit CSI can
+ * clear another user's screen) and the bidirectional overrides (which reorder what is shown).
+ * JSON.stringify leaves them raw; written as `\uXXXX` escapes the line is the same JSON value and
+ * harmless on nc or telnet.
+ */
+const TERMINAL_CONTROLS = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function terminalSafe(frame: Buffer, text: string): Buffer {
+  TERMINAL_CONTROLS.lastIndex = 0;
+  if (!TERMINAL_CONTROLS.test(text)) return frame;
+  return Buffer.from(text.replace(TERMINAL_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`), "utf8");
 }

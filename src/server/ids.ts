@@ -11,6 +11,14 @@ export function newConnectionId(hostObjectId: DurableObjectId): string {
   return `${hostObjectId.toString()}.${randomHex(16)}`;
 }
 
+/**
+ * A new session: 128 random bits, given to the client in its welcome only (never in a broadcast),
+ * so only the client can name it again to resume.
+ */
+export function newSession(): string {
+  return `s.${randomHex(16)}`;
+}
+
 /** The host object's id in hex, or undefined when the text is not a connection id. */
 export function hostOfConnection(id: string): string | undefined {
   return CONNECTION_ID.exec(id)?.[1];

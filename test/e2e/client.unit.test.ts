@@ -73,6 +73,23 @@ async function connected(options: ConstructorParameters<typeof EdgechatClient>[1
 }
 
 describe("client internals (scripted server)", () => {
+  it("a room and token in the URL it is given count like the options: kept on connect and on every reconnect", async () => {
+    const client = new EdgechatClient("ws://chat.example/connect?room=fromurl&token=t1", { WebSocket: FakeSocket, reconnect: { initialDelayMs: 10, maxDelayMs: 20 } });
+    clients.push(client);
+    const opening = client.connect();
+    const first = FakeSocket.instances.at(-1)!;
+    expect(new URL(first.url).searchParams.get("room")).toBe("fromurl");
+    expect(new URL(first.url).searchParams.get("token")).toBe("t1");
+    first.welcome("c1", "fromurl");
+    await opening;
+    expect(client.room).toBe("fromurl");
+    // Options win over the URL.
+    const other = new EdgechatClient("ws://chat.example/connect?room=fromurl", { WebSocket: FakeSocket, room: "fromoptions" });
+    clients.push(other);
+    void other.connect().catch(() => {});
+    expect(new URL(FakeSocket.instances.at(-1)!.url).searchParams.get("room")).toBe("fromoptions");
+  });
+
   it("backoff grows exponentially with jitter between half and all of the step, up to the cap", () => {
     const options = { initialDelayMs: 100, maxDelayMs: 1000 };
     expect(backoffDelay(0, options, () => 0)).toBe(50);

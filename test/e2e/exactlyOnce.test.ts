@@ -74,7 +74,7 @@ describe("1. a resume point from the moment a client is in a room", () => {
   it("WebSocket: the welcome carries the room's seq and epoch; resuming from them replays what was said while away", async () => {
     const room = uniqueRoom("p1-ws");
     const { socket: a, welcome } = await ws(`${worker.wsUrl}/connect?room=${room}`);
-    expect(welcome).toMatchObject({ room, seq: expect.any(Number), epoch: expect.stringMatching(/^[0-9a-f]{16}$/), session: welcome.id });
+    expect(welcome).toMatchObject({ room, seq: expect.any(Number), epoch: expect.stringMatching(/^[0-9a-f]{16}$/), session: expect.stringMatching(/^s\.[0-9a-f]{32}$/) });
     a.terminate();
     const { socket: b } = await ws(`${worker.wsUrl}/connect?room=${room}`);
     await b.request("say while you were away");
@@ -124,7 +124,7 @@ describe("1. a resume point from the moment a client is in a room", () => {
   it("gateway: the welcome line and the roomChange answer carry the point; a new TCP connection resumes from it", async () => {
     const room = uniqueRoom("p1-tcp");
     const { client: a, welcome } = await tcp();
-    expect(welcome).toMatchObject({ seq: expect.any(Number), epoch: expect.any(String), session: welcome.id });
+    expect(welcome).toMatchObject({ seq: expect.any(Number), epoch: expect.any(String), session: expect.stringMatching(/^s\./) });
     const moved = (await a.request(`roomChange ${room}`)).data as Message;
     expect(moved).toEqual({ room, seq: expect.any(Number), epoch: expect.any(String) });
     a.destroy();
@@ -175,6 +175,19 @@ describe("2. a resumed client never receives its own messages", () => {
     expect(second.received.filter(isChat).map((m) => m.message)).not.toContain("from the first connection");
     // Its own earlier join notice is not replayed either (its session's subject).
     expect(second.received.filter(isChat).filter((m) => m.from === welcome.id)).toEqual([]);
+  });
+
+  it("a session is a secret of its client: naming another connection's (public) id as session hides nothing from it", async () => {
+    const room = uniqueRoom("p2-secret");
+    const { socket: victim, welcome: wv } = await ws(`${worker.wsUrl}/connect?room=${room}`);
+    expect(wv.session).not.toBe(wv.id);
+    const { socket: attacker } = await ws(`${worker.wsUrl}/connect?room=${room}&session=${encodeURIComponent(wv.id as string)}`);
+    await attacker.request("say can you see this?");
+    expect(await victim.nextChat((m) => m.message === "can you see this?")).toMatchObject({ room });
+    // Nor can a line client take it by roomChange: its own session is never the victim's.
+    await attacker.request(`roomChange ${room} since=0 session=${wv.id}`);
+    await attacker.request("say and this?");
+    await victim.nextChat((m) => m.message === "and this?");
   });
 
   it("gateway: a line client resumes with session= and gets only the others' messages", async () => {

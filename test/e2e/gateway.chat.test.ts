@@ -220,3 +220,32 @@ describe("gateway: the actionhero chat flow across TCP and WebSocket", () => {
     expect(gateway.events.filter((e) => "unparsable" in e)).toEqual([]);
   });
 });
+
+describe("what reaches a terminal", () => {
+  it("DEL, C1 controls and bidirectional overrides reach line clients as JSON escapes, never raw", async () => {
+    const room = uniqueRoom("terminal");
+    const reader = await tcp();
+    expect((await reader.client.request(`roomChange ${room}`)).status).toBe("OK");
+    const writer = await ws(room);
+    const nasty = "X\u007f\u009b2J\u202eevil\u2066";
+    expect((await writer.socket.request({ event: "say", message: nasty })).status).toBe("OK");
+    // The same JSON value arrives…
+    expect(await reader.client.nextChat((m) => m.room === room && !m.event)).toMatchObject({ message: nasty });
+    // …written with escapes, so the terminal acts on none of them.
+    expect(reader.client.raw).toContain("X\\u007f\\u009b2J\\u202eevil\\u2066");
+    expect(reader.client.raw).not.toMatch(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it("a refused connect's refusal is the client's last line, with no goodbye of the gateway's after it", async () => {
+    const locked = await startWorker({ DEFAULT_ROOM: "private-nope" });
+    const lockedGateway = await startGateway(locked.wsUrl);
+    try {
+      const client = await TcpClient.open(lockedGateway.port);
+      const lines = await client.waitEnded(10_000);
+      expect(lines).toEqual([{ context: "api", status: "error", code: "not_authorized", error: expect.any(String) }]);
+    } finally {
+      await lockedGateway.close();
+      await locked.dispose();
+    }
+  });
+});

@@ -175,6 +175,33 @@ describe("Idempotency-Key: a retried server call does not duplicate", () => {
   });
 });
 
+describe("the admin API's edges", () => {
+  it("a connection holds at most MAX_PARAMS attributes in all, however many PATCHes set them", async () => {
+    const { welcome } = await connect(`?room=${uniqueRoom("attrs")}`);
+    const path = `/api/connections/${encodeURIComponent(welcome.id as string)}/attributes`;
+    const batch = (from: number) => Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${from + i}`, "v"]));
+    expect((await api(worker.url, "PATCH", path, batch(0))).status).toBe(200);
+    expect((await api(worker.url, "PATCH", path, batch(16))).status).toBe(200);
+    const over = await api(worker.url, "PATCH", path, { one: "more" });
+    expect(over).toMatchObject({ status: 400, body: { code: "too_many_params" } });
+    // Deleting makes room again.
+    expect((await api(worker.url, "PATCH", path, { k0: null, one: "more" })).status).toBe(200);
+  });
+
+  it("a call whose body goes unread leaves the kept-alive connection usable for the next call", async () => {
+    const body = JSON.stringify({ filler: "x".repeat(100_000) });
+    for (let i = 0; i < 20; i++) {
+      const created = await fetch(`${worker.url}/api/private-rooms`, { method: "POST", headers: { Authorization: "Bearer dev-admin-token" }, body });
+      expect(created.status).toBe(200);
+      await created.json();
+      const unauthorized = await fetch(`${worker.url}/api/private-rooms`, { method: "POST", body });
+      expect(unauthorized.status).toBe(401);
+      await unauthorized.json();
+      expect((await fetch(`${worker.url}/api/rooms`, { headers: { Authorization: "Bearer dev-admin-token" } })).status).toBe(200);
+    }
+  });
+});
+
 describe("logs an operator can use", () => {
   it("a refused /connect logs one info line with its code, and no uncaught error", async () => {
     const before = worker.logs.length;

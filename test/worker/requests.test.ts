@@ -34,7 +34,7 @@ describe("welcome", () => {
       welcome: WELCOME_MESSAGE,
       room,
       id: client.id,
-      session: client.id,
+      session: expect.stringMatching(/^s\.[0-9a-f]{32}$/),
       // Its own join notice took seq 1: the welcome's point is right after it.
       seq: 1,
       epoch: expect.stringMatching(/^[0-9a-f]{16}$/),
@@ -304,7 +304,7 @@ describe("every verb, line form and JSON form", () => {
     );
     expect(line.data).toMatchObject({
       id: client.id,
-      session: client.id,
+      session: expect.stringMatching(/^s\.[0-9a-f]{32}$/),
       room,
       listening: [l1, l3, l2],
       params: { team: "team_a" },

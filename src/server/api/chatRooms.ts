@@ -36,7 +36,10 @@ export interface ConnectionHandle {
    * connection is gone. `idempotencyKey` as for broadcasts.
    */
   send(message: unknown, options?: { type?: string; idempotencyKey?: string }): Promise<boolean>;
-  /** Sets (string) or deletes (null) server-trusted attributes; null when the connection is gone. */
+  /**
+   * Sets (string) or deletes (null) server-trusted attributes; null when the connection is gone.
+   * Throws ProtocolError too_many_params when it would hold more than MAX_PARAMS attributes.
+   */
   setAttributes(patch: Record<string, string | null>): Promise<Record<string, string> | null>;
 }
 
@@ -86,7 +89,12 @@ export function chatRoomsOf(context: ChatContext): ChatRooms {
       return {
         id,
         send: async (message, options = {}) => (host ? host.hostSendDirect(id, message, options.type, options.idempotencyKey) : false),
-        setAttributes: async (patch) => (host ? host.hostSetAttributes(id, patch) : null),
+        async setAttributes(patch) {
+          const outcome = host ? await host.hostSetAttributes(id, patch) : null;
+          if (outcome === null) return null;
+          if (!outcome.ok) throw new ProtocolError(outcome.code, outcome.message);
+          return outcome.value;
+        },
       };
     },
     async rooms(after = "") {

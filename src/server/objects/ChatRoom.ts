@@ -195,7 +195,7 @@ export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomA
     return this.#host.hostSendDirect(id, message, type, idempotencyKey);
   }
 
-  hostSetAttributes(id: string, patch: Record<string, string | null>): Promise<Record<string, string> | null> {
+  hostSetAttributes(id: string, patch: Record<string, string | null>): Promise<Outcome<Record<string, string>> | null> {
     return this.#host.hostSetAttributes(id, patch);
   }
 }

@@ -157,7 +157,7 @@ async function setAttributes(request: Request, chat: ChatRooms, settings: Settin
       throw new HttpError(400, "bad_request", `attribute values are at most ${maxParamValueLength} characters`);
     }
   }
-  const attributes = await chat.connection(id).setAttributes(patch as Record<string, string | null>);
+  const attributes = await asBadRequest(() => chat.connection(id).setAttributes(patch as Record<string, string | null>));
   if (!attributes) throw new HttpError(404, "not_found", "no such connection");
   return json({ id, attributes });
 }

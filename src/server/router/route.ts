@@ -2,7 +2,7 @@ import { errorField, logEvent } from "../log.js";
 import { chatContext, type ChatContext, type ChatOptions } from "../options.js";
 import { handleApi } from "./admin.js";
 import { handleConnect, type BeforeConnect } from "./connect.js";
-import { HttpError, jsonError } from "./http.js";
+import { HttpError, jsonError, MAX_BODY_BYTES } from "./http.js";
 
 /** Options of the router: the shared ChatOptions, where chat is mounted, and the app's own checks. */
 export interface RouteOptions<Env = any> extends ChatOptions {
@@ -29,14 +29,40 @@ function prefixOf(options: RouteOptions): string {
   return prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
 }
 
-/** Runs a handler; a thrown HttpError becomes its JSON error, anything else a logged 500. */
-async function answered(run: () => Promise<Response>): Promise<Response> {
+/**
+ * Runs a handler; a thrown HttpError becomes its JSON error, anything else a logged 500. A body the
+ * handler did not read (a refusal before it, a call that takes none) is read and dropped first: the
+ * runtime closes a kept-alive connection whose last request body went unread, and the client's next
+ * request on it would fail.
+ */
+async function answered(request: Request, run: () => Promise<Response>): Promise<Response> {
+  let response: Response;
   try {
-    return await run();
+    response = await run();
   } catch (error) {
-    if (error instanceof HttpError) return jsonError(error.status, error.code, error.message);
-    logEvent("error", "error", { during: "request", error: errorField(error) });
-    return jsonError(500, "internal_error", "something went wrong");
+    if (error instanceof HttpError) response = jsonError(error.status, error.code, error.message);
+    else {
+      logEvent("error", "error", { during: "request", error: errorField(error) });
+      response = jsonError(500, "internal_error", "something went wrong");
+    }
+  }
+  await discardBody(request);
+  return response;
+}
+
+/** Reads and drops what is left of a request body, up to MAX_BODY_BYTES (beyond that it is cancelled). */
+async function discardBody(request: Request): Promise<void> {
+  if (!request.body || request.bodyUsed) return;
+  try {
+    const reader = request.body.getReader();
+    for (let size = 0; size <= MAX_BODY_BYTES; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      size += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // the client went away: nothing to keep alive
   }
 }
 
@@ -52,7 +78,7 @@ async function answered(run: () => Promise<Response>): Promise<Response> {
 export async function routeChatRequest<Env extends object>(request: Request, env: Env, options: RouteOptions<Env> = {}): Promise<Response | null> {
   const url = new URL(request.url);
   if (url.pathname !== `${prefixOf(options)}/connect`) return null;
-  return answered(() => handleConnect(request, env, chatContext(env, options), options.onBeforeConnect));
+  return answered(request, () => handleConnect(request, env, chatContext(env, options), options.onBeforeConnect));
 }
 
 /**
@@ -66,7 +92,7 @@ export async function handleChatAdmin<Env extends object>(request: Request, env:
   const url = new URL(request.url);
   if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return null;
   const path = url.pathname.slice(base.length).split("/").filter((part) => part !== "");
-  return answered(async () => {
+  return answered(request, async () => {
     if (options.authorizeAdmin) {
       const verdict = await options.authorizeAdmin(request, env);
       if (verdict !== true) return verdict;

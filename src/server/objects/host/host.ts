@@ -15,12 +15,12 @@ import type { BroadcastInfo, ChatHooks } from "../../hooks.js";
 import type { ConnectIntent } from "../../intent.js";
 import { refusalResponse } from "../../refusal.js";
 import { broadcastInfo } from "../broadcastInfo.js";
-import { newConnectionId } from "../../ids.js";
+import { newConnectionId, newSession } from "../../ids.js";
 import type { Settings } from "../../settings.js";
 import { errorField, logEvent } from "../../log.js";
 import type { IdempotencyKeys } from "../idempotency.js";
 import type { Peers } from "../peers.js";
-import type { Delivery, DeliveryReport, HostApi } from "../../rpc.js";
+import type { Delivery, DeliveryReport, HostApi, Outcome } from "../../rpc.js";
 import { closeQuietly } from "./closeQuietly.js";
 import { Connection, HostedConnections, type ConnectionState } from "./hostedConnections.js";
 import { takeToken } from "./rateLimit.js";
@@ -79,7 +79,9 @@ export class Host implements HostApi {
       connectedAt: Date.now(),
       remoteIP: intent.remoteIP,
       viaGateway: intent.viaGateway,
-      session: intent.resume.session ?? id,
+      // A secret of the client's: a connection id is public (every `from` shows it), and a session
+      // decides what a connection does not receive, so nobody may take another's by its id.
+      session: intent.resume.session ?? newSession(),
     };
     // The app's own rule for the first room, before anything is stored or announced.
     let refused: string | undefined;
@@ -344,15 +346,23 @@ export class Host implements HostApi {
     return sent;
   }
 
-  async hostSetAttributes(id: string, patch: Record<string, string | null>): Promise<Record<string, string> | null> {
+  async hostSetAttributes(id: string, patch: Record<string, string | null>): Promise<Outcome<Record<string, string>> | null> {
     const connection = this.hosted.get(id);
     if (!connection || connection.departed) return null;
+    // A connection holds at most MAX_PARAMS attributes in all, as it holds at most that many params.
+    const after = new Set(connection.attributes.keys());
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) after.delete(key);
+      else after.add(key);
+    }
+    const max = this.settings.limits.maxParams;
+    if (after.size > max) return { ok: false, code: "too_many_params", message: `a connection holds at most ${max} attributes` };
     for (const [key, value] of Object.entries(patch)) {
       if (value === null) connection.attributes.delete(key);
       else connection.attributes.set(key, value);
     }
     this.hosted.persist(connection);
-    return Object.fromEntries(connection.attributes);
+    return { ok: true, value: Object.fromEntries(connection.attributes) };
   }
 }
 
