@@ -7,7 +7,9 @@ export type ParsedRequest =
   | { ok: false; error: ProtocolError; requestId?: unknown };
 
 /** Parses one WebSocket text frame or one gateway line (without its line ending). */
-export function parseRequest(text: string): ParsedRequest {
+export function parseRequest(raw: string): ParsedRequest {
+  // A byte-order mark some editors and tools put first is no part of the request.
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
   const start = text.search(/\S/);
   if (start === -1) return fail(new ProtocolError("bad_request", "empty request"));
   if (text[start] === "{") return parseJsonRequest(text);

@@ -120,6 +120,13 @@ function upgrade(path: string, headers: Record<string, string> = {}): Promise<{ 
   });
 }
 
+/** A connect that is refused with a refusal frame and a close code: what it read, and the code. */
+async function refused(path: string, headers: Record<string, string> = {}): Promise<{ code: number; first: unknown }> {
+  const socket = await TestSocket.open(`${worker.wsUrl}${path}`, headers);
+  const first = await socket.next();
+  return { code: (await socket.waitClosed()).code, first };
+}
+
 interface Member {
   socket: TestSocket;
   id: string;
@@ -214,9 +221,9 @@ describe("the app's own routes", () => {
 // ---- chat under /chat/ --------------------------------------------------------------------
 
 describe("chat mounted under /chat/ behind the app's session", () => {
-  it("refuses /chat/connect without a session (401 from onBeforeConnect) and admits a logged-in user as `user`", async () => {
-    expect(await upgrade("/chat/connect")).toEqual({ status: 401, body: "log in first" });
-    expect(await upgrade("/chat/connect", { Cookie: "sid=00000000-0000-4000-8000-000000000000" })).toEqual({ status: 401, body: "log in first" });
+  it("refuses /chat/connect without a session (refuseConnect from onBeforeConnect: 4403) and admits a logged-in user as `user`", async () => {
+    expect(await refused("/chat/connect")).toEqual({ code: 4403, first: { context: "api", status: "error", code: "not_authorized", error: "log in first" } });
+    expect((await refused("/chat/connect", { Cookie: "sid=00000000-0000-4000-8000-000000000000" })).code).toBe(4403);
 
     const cookie = await login("grace");
     expect((await upgrade("/chat/connect", { Cookie: cookie })).status).toBe(101);
@@ -228,7 +235,7 @@ describe("chat mounted under /chat/ behind the app's session", () => {
 
     // Logged out: refused again.
     await fetch(`${worker.url}/logout`, { method: "POST", headers: { Cookie: cookie } });
-    expect((await upgrade("/chat/connect", { Cookie: cookie })).status).toBe(401);
+    expect((await refused("/chat/connect", { Cookie: cookie })).code).toBe(4403);
   });
 
   it("chat works only at the prefix: /connect and other /chat/ paths are the app's 404", async () => {

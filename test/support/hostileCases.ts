@@ -219,6 +219,10 @@ export function hostileCases(): HostileCase[] {
   // A cursor is checked against its room: another room's (base64url of "1:elsewhere") is refused.
   add(j({ event: "roomView", room: "lobby", cursor: Buffer.from("1:elsewhere").toString("base64url") }, "roomView: another room's cursor is bad_request", BAD));
 
+  // ---- a byte-order mark before a request is no part of it ----
+  add({ name: "a JSON request after a byte-order mark is read as JSON", frame: '\ufeff{"event":"paramsView"}', expect: "OK" });
+  add({ name: "a line request after a byte-order mark is read as a line", frame: "\ufeffsay bom", expect: "OK", broadcast: "bom" });
+
   // ---- dot room names are URL dot-segments, invalid everywhere (README "Server API") ----
   for (const room of [".", ".."]) {
     for (const verb of ["roomChange", "listenToRoom", "silenceRoom", "roomView"]) {

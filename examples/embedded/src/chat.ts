@@ -1,4 +1,4 @@
-import { ChatRoom, ProtocolError, type ChatOptions, type ConnectionInfo, type NumberedBroadcast, type RouteOptions } from "edgechat";
+import { ChatRoom, ProtocolError, refuseConnect, type ChatOptions, type ConnectionInfo, type NumberedBroadcast, type RouteOptions } from "edgechat";
 import type { Env } from "./env.js";
 import { sessionUser } from "./sessions.js";
 export { ChatDirectory } from "edgechat";
@@ -11,7 +11,8 @@ export const chatRoutes: RouteOptions = {
   prefix: "/chat",
   onBeforeConnect: async (request, env) => {
     const user = await sessionUser(request, env);
-    return user ? { attributes: { user } } : new Response("log in first", { status: 401 });
+    // A refusal the client reads and does not retry (a plain 401 would look like a network failure).
+    return user ? { attributes: { user } } : refuseConnect("not_authorized", "log in first");
   },
 };
 

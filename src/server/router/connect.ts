@@ -3,11 +3,11 @@ import {
   GATEWAY_CLIENT_IP_HEADER,
   GATEWAY_SECRET_HEADER,
   isPrivateRoom,
+  invalidRoom,
   isValidRoomName,
   parseResumeArgs,
   ProtocolError,
   RESERVED_ATTRIBUTE_NAMES,
-  ROOM_NAME_RULE,
   type Limits,
   type RefusalCode,
   type ResumeArgs,
@@ -47,7 +47,7 @@ export async function handleConnect<Env extends object>(request: Request, env: E
   const room = query.get("room") || settings.defaultRoom;
   // `token` may be given more than once (a reconnecting client brings every grant it had); empty ones count as absent.
   const tokens = query.getAll("token").filter((token) => token !== "");
-  if (!isValidRoomName(room)) return refusalResponse("invalid_room", `invalid room name: ${ROOM_NAME_RULE}`, room);
+  if (!isValidRoomName(room)) return refusalResponse("invalid_room", invalidRoom(room).message, room);
   // The same rules as the same arguments of roomChange: a malformed one is refused, never ignored.
   let resume: ResumeArgs;
   let params: [string, string][];
