@@ -203,6 +203,11 @@ describe("bodies", () => {
     expectJsonError(await api(worker, "POST", `/api/rooms/${room}/broadcast`, {}), 400, "bad_request");
     expectJsonError(await api(worker, "POST", `/api/rooms/${room}/broadcast`, { message: "x", roomMatchKey: 5, roomMatchValue: "a" }), 400, "bad_request");
     expectJsonError(await api(worker, "POST", `/api/rooms/${room}/broadcast`, { message: "x", roomMatchKey: "a", roomMatchValue: {} }), 400, "bad_request");
+    // A numeric or boolean value is compared as its text, as in a JSON say: one rule for both.
+    for (const value of [5, true]) {
+      const sent = await api(worker, "POST", `/api/rooms/${room}/broadcast`, { message: "x", roomMatchKey: "a", roomMatchValue: value });
+      expect(sent.status).toBe(200);
+    }
     expectJsonError(await api(worker, "POST", `/api/rooms/not%20a%20room/broadcast`, { message: "x" }), 400, "invalid_room");
     expectJsonError(await api(worker, "POST", `/api/rooms/${"a".repeat(65)}/broadcast`, { message: "x" }), 400, "invalid_room");
     expectJsonError(await api(worker, "GET", "/api/rooms/a%2Fb"), 400, "invalid_room");

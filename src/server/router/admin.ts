@@ -119,14 +119,13 @@ function idempotencyKey(request: Request): string | undefined {
   return key;
 }
 
+/** The same rule as a JSON `say`: the key is a string; the value a string, or a number or boolean compared as its text. */
 function filterOf(body: Record<string, unknown>): MatchFilter | undefined {
-  for (const field of ["roomMatchKey", "roomMatchValue"]) {
-    const value = body[field];
-    if (value !== undefined && value !== null && typeof value !== "string") {
-      throw new HttpError(400, "bad_request", `"${field}" must be a string`);
-    }
-  }
-  return makeFilter(body.roomMatchKey, body.roomMatchValue);
+  const key = body.roomMatchKey;
+  const value = body.roomMatchValue;
+  if (key !== undefined && key !== null && typeof key !== "string") throw new HttpError(400, "bad_request", '"roomMatchKey" must be a string');
+  if (value !== undefined && value !== null && typeof value === "object") throw new HttpError(400, "bad_request", '"roomMatchValue" must be a string');
+  return makeFilter(key, value);
 }
 
 async function sendMessage(request: Request, chat: ChatRooms, id: string): Promise<Response> {
