@@ -136,6 +136,6 @@ export interface HostApi {
   hostGone(ids: string[]): Promise<string[]>;
   /** False when the connection is gone. The same `idempotencyKey` within the window sends nothing again. */
   hostSendDirect(id: string, message: unknown, type?: string, idempotencyKey?: string): Promise<boolean>;
-  /** The attributes after the patch; an error when it would hold more than MAX_PARAMS; null when the connection is gone. */
+  /** The attributes after the patch; an error when it would hold more than 4 × MAX_PARAMS; null when the connection is gone. */
   hostSetAttributes(id: string, patch: Record<string, string | null>): Promise<Outcome<Record<string, string>> | null>;
 }

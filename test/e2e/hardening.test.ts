@@ -176,12 +176,11 @@ describe("Idempotency-Key: a retried server call does not duplicate", () => {
 });
 
 describe("the admin API's edges", () => {
-  it("a connection holds at most MAX_PARAMS attributes in all, however many PATCHes set them", async () => {
+  it("a connection holds at most 4 × MAX_PARAMS attributes in all, however many PATCHes set them", async () => {
     const { welcome } = await connect(`?room=${uniqueRoom("attrs")}`);
     const path = `/api/connections/${encodeURIComponent(welcome.id as string)}/attributes`;
     const batch = (from: number) => Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${from + i}`, "v"]));
-    expect((await api(worker.url, "PATCH", path, batch(0))).status).toBe(200);
-    expect((await api(worker.url, "PATCH", path, batch(16))).status).toBe(200);
+    for (let from = 0; from < 128; from += 16) expect((await api(worker.url, "PATCH", path, batch(from))).status).toBe(200);
     const over = await api(worker.url, "PATCH", path, { one: "more" });
     expect(over).toMatchObject({ status: 400, body: { code: "too_many_params" } });
     // Deleting makes room again.

@@ -38,7 +38,7 @@ export interface ConnectionHandle {
   send(message: unknown, options?: { type?: string; idempotencyKey?: string }): Promise<boolean>;
   /**
    * Sets (string) or deletes (null) server-trusted attributes; null when the connection is gone.
-   * Throws ProtocolError too_many_params when it would hold more than MAX_PARAMS attributes.
+   * Throws ProtocolError too_many_params when it would hold more than 4 × MAX_PARAMS attributes.
    */
   setAttributes(patch: Record<string, string | null>): Promise<Record<string, string> | null>;
 }

@@ -349,13 +349,14 @@ export class Host implements HostApi {
   async hostSetAttributes(id: string, patch: Record<string, string | null>): Promise<Outcome<Record<string, string>> | null> {
     const connection = this.hosted.get(id);
     if (!connection || connection.departed) return null;
-    // A connection holds at most MAX_PARAMS attributes in all, as it holds at most that many params.
+    // A connection holds at most 4 × MAX_PARAMS attributes in all (one call sets at most MAX_PARAMS),
+    // so no series of calls grows its state and its detailsView without bound.
     const after = new Set(connection.attributes.keys());
     for (const [key, value] of Object.entries(patch)) {
       if (value === null) after.delete(key);
       else after.add(key);
     }
-    const max = this.settings.limits.maxParams;
+    const max = 4 * this.settings.limits.maxParams;
     if (after.size > max) return { ok: false, code: "too_many_params", message: `a connection holds at most ${max} attributes` };
     for (const [key, value] of Object.entries(patch)) {
       if (value === null) connection.attributes.delete(key);
