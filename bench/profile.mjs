@@ -2,12 +2,14 @@
 // Profiles edgechat from outside under the fan-out load: a V8 CPU profile of the Worker's isolate
 // through workerd's inspector (Miniflare inspectorPort), the server's CPU use, and optionally the
 // syscalls workerd makes (strace -c) to see storage commits.
-//   node bench/profile.mjs [--n=100] [--phase=max|fixed] [--ms=4000] [--strace] [--storage=disk|memory] [--out=bench/results/profile]
+//   node bench/profile.mjs [--n=100] [--phase=max|fixed] [--ms=4000] [--strace] [--perf] [--storage=disk|memory] [--out=bench/results/profile]
+//   (--perf: also samples workerd's native code with `perf record -g`, the runtime's own share that the V8 profile shows only as
+//    native calls such as `send`; the report lists the top symbols, self and with children)
 //   node bench/profile.mjs --scenario=connect --n=1000 [--rooms=100]   (the connect path, JS heap vs RSS)
 //   node bench/profile.mjs --scenario=rooms                 (100 rooms x 10 members, 2 says/s each)
 // BENCH_SRC_DIR=<copy of src> profiles a patched copy (what-if experiments; src/ is never edited).
-import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
 import { AgentPool } from "./lib/agents.mjs";
 import { connectCdp, summarize } from "./lib/cdp.mjs";
 import { processTree, rssKiB } from "./lib/proc.mjs";
@@ -31,6 +33,19 @@ const targets = ["core:user:edgechat", "core:entry"];
 const sessions = {};
 let strace;
 let straceOut = "";
+let perf;
+/** perf record on workerd's threads while a phase runs (--perf). */
+function startPerf() {
+  if (!args.perf) return;
+  perf = spawn("perf", ["record", "-F", "1999", "-g", "-o", `${out}.perf.data`, ...workerd.flatMap((p) => ["-p", String(p)])], { stdio: ["ignore", "ignore", "pipe"] });
+  perf.stderr.on("data", () => {});
+}
+async function stopPerf() {
+  if (!perf || perf.exitCode !== null) return;
+  const exited = new Promise((r) => perf.once("exit", r));
+  perf.kill("SIGINT");
+  await exited;
+}
 const report = { n, phase, measureMs: cfg.measureMs, srcDir: process.env.BENCH_SRC_DIR ?? "src", vars: process.env.BENCH_VARS, profiles: {} };
 try {
   for (const t of targets) {
@@ -79,8 +94,12 @@ try {
       proto: "ec",
       cfg,
       async onPhase(_p, edge) {
-        if (edge === "before") for (const t of targets) await sessions[t].send("Profiler.start");
+        if (edge === "before") {
+          for (const t of targets) await sessions[t].send("Profiler.start");
+          startPerf();
+        }
         if (edge === "end") {
+          await stopPerf();
           for (const t of targets) {
             const { profile } = await sessions[t].send("Profiler.stop");
             report.profiles[t] = summarize(profile);
@@ -104,6 +123,7 @@ try {
       if (edge === "before") {
         for (const t of targets) await sessions[t].send("Profiler.start");
       } else if (edge === "start") {
+        startPerf();
         if (args.strace) {
           strace = spawn("strace", ["-f", "-c", "-e", "trace=fsync,fdatasync,pwrite64,write,writev,sendmsg,sendto,epoll_wait,futex", ...workerd.flatMap((p) => ["-p", String(p)])], { stdio: ["ignore", "ignore", "pipe"] });
           strace.stderr.on("data", (d) => (straceOut += d));
@@ -113,6 +133,7 @@ try {
           strace.kill("SIGINT");
           await new Promise((r) => strace.once("exit", r));
         }
+        await stopPerf();
         for (const t of targets) {
           const { profile } = await sessions[t].send("Profiler.stop");
           report.profiles[t] = summarize(profile);
@@ -124,6 +145,7 @@ try {
   report.load = { deliveriesPerSec: result[phase].deliveriesPerSec, msgsPerSec: result[phase].msgsPerSec, p50Ms: result[phase].p50Ms, p99Ms: result[phase].p99Ms, server: result[phase].server, machineBusyCores: result[phase].machineBusyCores, generatorCores: result[phase].generator.cores };
   }
   if (straceOut) report.strace = straceOut;
+  if (perf) report.perf = perfSummary(`${out}.perf.data`);
 } finally {
   for (const s of Object.values(sessions)) s.close();
   await pool.stop();
@@ -135,7 +157,26 @@ const lines = [`# edgechat CPU profile under ${{ connect: "connects", rooms: "ma
 for (const [t, p] of Object.entries(report.profiles)) {
   lines.push(`## ${t}: ${p.samples} samples over ${Math.round(p.durationMs)} ms`, "", "| self % | function |", "|---|---|", ...p.self.slice(0, 20).map((x) => `| ${x.pct} | ${x.name} |`), "", "| inclusive % | function |", "|---|---|", ...p.inclusive.slice(0, 30).map((x) => `| ${x.pct} | ${x.name} |`), "");
 }
+if (report.perf) lines.push("## perf: workerd's native code during the phase (all threads)", "", "Self (where the samples were):", "", "```", report.perf.self, "```", "", "With children (what each function and everything it called took):", "", "```", report.perf.children, "```", "");
 if (report.strace) lines.push("## strace -c -f on workerd during the phase", "", "```", report.strace.trim(), "```", "");
 writeFileSync(`${out}.md`, lines.join("\n"));
 console.log(lines.slice(0, 3).join("\n"));
 process.exit(0);
+
+/** The top symbols of a perf recording, self and with children (demangled, short). */
+function perfSummary(file) {
+  const report = (children) =>
+    execFileSync("perf", ["report", "-i", file, "--stdio", "--no-header", children ? "--children" : "--no-children", "-g", "none", "--percent-limit", "0.7", "--sort", "symbol"], { maxBuffer: 1 << 26 })
+      .toString()
+      .split("\n")
+      .filter((l) => l.trim() && !l.startsWith("#"))
+      .slice(0, 45)
+      .map((l) => l.replace(/\s+/g, " ").slice(0, 200))
+      .join("\n");
+  try {
+    return { self: report(false), children: report(true) };
+  } finally {
+    if (!args["keep-perf"]) rmSync(file, { force: true });
+    rmSync(`${file}.old`, { force: true });
+  }
+}
