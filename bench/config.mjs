@@ -23,7 +23,14 @@ export const FULL = {
    * clients then stay idle, to measure the housekeeping alarms (more than SWEEP_INTERVAL_SECONDS).
    * wake: what an object's constructor costs on existing data (a restart on the same storage).
    */
-  cost: { connections: true, idleMs: 12000, fanoutNs: [10, 100, 1000], movedNs: [100], phases: ["fixed"], rooms: true, wake: true },
+  // bigRoomDeliveries: the fixed load of the big-room cost rows (5 messages/s at N = 5,000).
+  cost: { connections: true, idleMs: 12000, fanoutNs: [10, 100, 1000], movedNs: [100], phases: ["fixed"], rooms: true, wake: true, bigRoom: true, bigRoomDeliveries: 25000 },
+  /**
+   * The big-room scenario (issue 14): N receivers in one room, edgechat's sockets spread over host
+   * objects of spreadCapacity sockets each (N / spreadCapacity hosts) vs all on one host
+   * (oneHostCapacity ≥ N), in one storage mode, with the baselines at the same N for reference.
+   */
+  bigRoom: { n: 5000, spreadCapacity: 500, oneHostCapacity: 10000, mode: "memory", baselines: ["ws", "socketio"] },
   receivers: 2,
 };
 
@@ -41,5 +48,6 @@ export const QUICK = {
   connections: { count: 100, roomsOver: 10 },
   gatewayNs: [10],
   gatewayModes: ["memory"],
-  cost: { connections: true, idleMs: 0, fanoutNs: [10], movedNs: [], phases: ["fixed"], rooms: false, wake: true },
+  cost: { connections: true, idleMs: 0, fanoutNs: [10], movedNs: [], phases: ["fixed"], rooms: false, wake: true, bigRoom: false },
+  bigRoom: { n: 200, spreadCapacity: 20, oneHostCapacity: 10000, mode: "memory", baselines: [] },
 };

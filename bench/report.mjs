@@ -213,6 +213,79 @@ function gatewaySection(r, out) {
   }
 }
 
+/** Issue 14: one room of N receivers, spread over host objects vs on one host, with the baselines at the same N. */
+function bigRoomSection(r, c, out) {
+  const b = r.bigRoom;
+  if (!b) return;
+  out.push(`\n## Big room: 1 sender → ${fmt(b.n)} receivers in one room, spread over host objects vs one host\n`);
+  if (b.error || !b.variants) {
+    out.push(`Not measured: ${b.error ?? "no result"}.`);
+    return;
+  }
+  const label = {
+    spread: `edgechat ${STORAGE_MODES[b.mode]}, HOST_CAPACITY ${fmt(b.spreadCapacity)} (spread)`,
+    oneHost: `edgechat ${STORAGE_MODES[b.mode]}, HOST_CAPACITY ${fmt(b.oneHostCapacity)} (one host)`,
+    ws: "ws",
+    socketio: "Socket.IO",
+  };
+  out.push(
+    "The same fan-out as above at one large N. edgechat runs twice, each on its own server: with a small `HOST_CAPACITY` the room's object places the receivers' sockets " +
+      "over host objects (its own and `<room>#host-<k>`) and sends each host one delivery per burst naming nobody; with a large one every socket is on the room's own object. " +
+      "Locally every object runs on workerd's one JavaScript thread, so the spread cannot use more cores here: the comparison shows what it costs. " +
+      "**Per host** = the figure divided by the host objects the receivers' sockets were on (from their connection ids). " +
+      "**CPU per broadcast** = CPU per delivery × N. At the fixed load every broadcast is its own delivery RPC to each host (no burst to share it). " +
+      "The baselines mirror edgechat's `PRESENCE_NOTICE_LIMIT` (no join/leave notices above 500 members), so filling the room is not O(N²) for them either.\n",
+  );
+  const rows = Object.entries(b.variants);
+  out.push(
+    table(
+      ["", "host objects (most sockets on one)", "deliveries/s sustained", "per host", "CPU µs per delivery sustained / fixed", "CPU µs per broadcast sustained / fixed", "p50 / p99 ms at the fixed load", "server cores sustained", `connect ${fmt(b.n)} (s)`],
+      rows.map(([key, v]) => {
+        if (v.error) return [label[key] ?? key, `failed: ${v.error}`, "", "", "", "", "", "", ""];
+        const hosts = v.hosts?.objects;
+        const perBroadcast = (x) => (x === null || x === undefined ? null : x * b.n);
+        return [
+          label[key] ?? key,
+          hosts ? `${hosts} (${fmt(v.hosts.maxPerObject)})` : "–",
+          fmt(v.max?.deliveriesPerSec),
+          hosts ? fmt(v.max.deliveriesPerSec / hosts) : "–",
+          `${num(v.max?.cpuUsPerDelivery)} / ${num(v.fixed?.cpuUsPerDelivery)}`,
+          `${num(perBroadcast(v.max?.cpuUsPerDelivery))} / ${num(perBroadcast(v.fixed?.cpuUsPerDelivery))}`,
+          `${ms(v.fixed?.p50Ms)} / ${ms(v.fixed?.p99Ms)}`,
+          fmt(v.max?.server?.cores, 2),
+          fmt(v.setupMs / 1000, 1),
+        ];
+      }),
+    ),
+  );
+  const { spread, oneHost, ws, socketio } = b.variants;
+  if (spread?.max && oneHost?.max) {
+    const hostsSpread = spread.hosts?.objects ?? 0;
+    const hostsOne = oneHost.hosts?.objects ?? 1;
+    const extra = (phase) =>
+      hostsSpread > hostsOne && spread[phase]?.cpuUsPerDelivery && oneHost[phase]?.cpuUsPerDelivery
+        ? ((spread[phase].cpuUsPerDelivery - oneHost[phase].cpuUsPerDelivery) * b.n) / (hostsSpread - hostsOne)
+        : null;
+    out.push(
+      `\nSpread ÷ one host: deliveries/s ${ratio(spread.max.deliveriesPerSec, oneHost.max.deliveriesPerSec)}, CPU per delivery ${ratio(spread.max.cpuUsPerDelivery, oneHost.max.cpuUsPerDelivery)} sustained and ` +
+        `${ratio(spread.fixed?.cpuUsPerDelivery, oneHost.fixed?.cpuUsPerDelivery)} at the fixed load, p99 ${ratio(spread.fixed?.p99Ms, oneHost.fixed?.p99Ms)}. ` +
+        (extra("fixed") > 0
+          ? `Each host beyond the first: ${num(extra("fixed"))} µs of CPU per broadcast at the fixed load (one RPC per broadcast), ${num(extra("max"))} µs sustained (bursts share an RPC).`
+          : "Here the spread costs no more CPU than one host: locally, an object that sends each broadcast to thousands of its own sockets spends more per delivery than several objects with a share each (bench/FINDINGS.md), which hides the cost of the extra RPCs.") +
+        (ws?.max || socketio?.max
+          ? ` Against the baselines at N = ${fmt(b.n)}: ` +
+            [
+              ["spread", spread],
+              ["one host", oneHost],
+            ]
+              .map(([what, v]) => `${what} ${[ws && ratio(v.max.deliveriesPerSec, ws.max?.deliveriesPerSec) + " ws", socketio && ratio(v.max.deliveriesPerSec, socketio.max?.deliveriesPerSec) + " Socket.IO"].filter(Boolean).join(", ")}`)
+              .join("; ") +
+            " (deliveries/s)."
+          : ""),
+    );
+  }
+}
+
 /** The cost tables: per million deliveries, per 1,000 connections, and what the units are made of. */
 export function costSection(r, out, { brief = false } = {}) {
   const cost = r.cost;
@@ -331,7 +404,15 @@ export function costSection(r, out, { brief = false } = {}) {
   // The meters cost CPU: compare with the plain memory-backed build at the same load.
   const overhead = rows
     .map((x) => {
-      const plain = x.kind === "rooms" ? r.rooms?.["edgechat-memory"]?.cpuUsPerDelivery : x.receivers === "ws" ? fanRow(r, "edgechat-memory", x.n)?.[x.phase]?.cpuUsPerDelivery : undefined;
+      const big = x.kind === "bigRoom" ? r.bigRoom?.variants?.[x.hostCapacity === r.bigRoom.spreadCapacity ? "spread" : "oneHost"] : undefined;
+      const plain =
+        x.kind === "rooms"
+          ? r.rooms?.["edgechat-memory"]?.cpuUsPerDelivery
+          : x.kind === "bigRoom"
+            ? big?.[x.phase]?.cpuUsPerDelivery
+            : x.receivers === "ws"
+              ? fanRow(r, "edgechat-memory", x.n)?.[x.phase]?.cpuUsPerDelivery
+              : undefined;
       return plain ? `${x.scenario} ${x.phase}: ${num(x.cpuUsPerDelivery)} vs ${num(plain)} µs` : undefined;
     })
     .filter(Boolean);
@@ -367,6 +448,7 @@ export function renderMarkdown(r) {
   roomsSection(r, c, out);
   connectionsSection(r, c, out);
   gatewaySection(r, out);
+  bigRoomSection(r, c, out);
   costSection(r, out);
 
   // ---- generator saturation

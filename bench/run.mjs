@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [--servers=edgechat,ws,socketio] [--modes=disk,memory]
-//               [--scenarios=connections,fanout,rooms,gateway,cost] [--rounds=2] [--ns=10,100,1000]
-//               [--gateway-ns=10,100] [--out=bench/results/latest]
+//               [--scenarios=connections,fanout,rooms,gateway,bigroom,cost] [--rounds=2] [--ns=10,100,1000]
+//               [--gateway-ns=10,100] [--big-n=5000] [--out=bench/results/latest]
 // Runs every scenario against edgechat (once per storage mode: disk and memory-backed) and the two
 // baselines, with the same load generator, then the cost pass (the metered build), and writes
 // <out>.json, <out>.md and <out>.svg.
@@ -16,6 +16,7 @@ import { costPass } from "./scenarios/cost.mjs";
 import { fanout } from "./scenarios/fanout.mjs";
 import { manyRooms } from "./scenarios/rooms.mjs";
 import { gateway } from "./scenarios/gateway.mjs";
+import { bigRoom } from "./scenarios/bigRoom.mjs";
 import { renderMarkdown, renderSvg } from "./report.mjs";
 
 const args = Object.fromEntries(
@@ -29,6 +30,7 @@ const list = (value) => String(value).split(",").filter(Boolean);
 const cfg = { ...(args.quick ? QUICK : FULL) };
 if (args["gateway-ns"]) cfg.gatewayNs = list(args["gateway-ns"]).map(Number);
 if (args.ns) cfg.fanoutNs = list(args.ns).map(Number);
+if (args["big-n"]) cfg.bigRoom = { ...cfg.bigRoom, n: Number(args["big-n"]) };
 if (args.modes) {
   cfg.storageModes = list(args.modes);
   cfg.gatewayModes = cfg.gatewayModes.filter((m) => cfg.storageModes.includes(m));
@@ -37,7 +39,7 @@ if (args.modes) {
 const wanted = args.servers ? list(args.servers) : ["edgechat", ...BASELINES];
 // "edgechat" stands for one server per storage mode.
 const servers = wanted.flatMap((name) => (name === "edgechat" ? cfg.storageModes.map(edgechatIn) : [name]));
-const scenarios = args.scenarios ? list(args.scenarios) : ["connections", "fanout", "rooms", "gateway", "cost"];
+const scenarios = args.scenarios ? list(args.scenarios) : ["connections", "fanout", "rooms", "gateway", "bigroom", "cost"];
 const out = args.out ?? (args.quick ? "bench/results/quick" : "bench/results/latest");
 const started = Date.now();
 const log = (...m) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...m);
@@ -80,6 +82,7 @@ const results = {
   fanout: {},
   rooms: {},
   gateway: {},
+  bigRoom: undefined,
   cost: undefined,
   errors: [],
 };
@@ -195,6 +198,18 @@ if (scenarios.includes("gateway")) {
       results.gateway[mode] = { available: false, reason: e.message };
       results.errors.push(`gateway ${mode}: ${e.message}`);
     }
+  }
+}
+
+if (scenarios.includes("bigroom") && edgechatModes.includes(cfg.bigRoom.mode)) {
+  log(`big room: N=${cfg.bigRoom.n} over hosts of ${cfg.bigRoom.spreadCapacity} vs one host, ${cfg.bigRoom.mode}`);
+  try {
+    const baselines = cfg.bigRoom.baselines.filter((b) => servers.includes(b)); // --servers applies here too
+    results.bigRoom = await bigRoom({ cfg: { ...cfg, bigRoom: { ...cfg.bigRoom, baselines } }, live, log });
+    for (const [key, v] of Object.entries(results.bigRoom.variants)) if (v.error) results.errors.push(`big room ${key}: ${v.error}`);
+  } catch (e) {
+    results.bigRoom = { error: e.message };
+    results.errors.push(`big room: ${e.message}`);
   }
 }
 

@@ -49,7 +49,13 @@ async function connect({ proto, base, rooms, concurrency }) {
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, rooms.length)) }, worker));
   clients.push(...opened);
-  return { opened: opened.length, failures, firstError, ms: nowMs() - started };
+  // Which server object hosts each socket, where the id says (edgechat: "<host object hex>.<random>").
+  const hosts = {};
+  for (const c of opened) {
+    const dot = typeof c.id === "string" ? c.id.indexOf(".") : -1;
+    if (dot > 0) hosts[c.id.slice(0, dot)] = (hosts[c.id.slice(0, dot)] ?? 0) + 1;
+  }
+  return { opened: opened.length, failures, firstError, ms: nowMs() - started, hosts };
 }
 
 function startTracking({ progress }) {

@@ -117,6 +117,37 @@ export async function costPass({ cfg, live, log }) {
         log(`  cost ${f.scenario}`, JSON.stringify({ perMillionUSD: round3(last.price.total), rowsWrittenPerSay: round3(last.perBroadcast.rowsWritten) }));
       });
     }
+    if (cfg.cost.bigRoom && cfg.bigRoom) {
+      // Issue 14: one room of cfg.bigRoom.n receivers spread over host objects vs on one host, each
+      // on its own metered server (HOST_CAPACITY is read once per isolate).
+      const { n, spreadCapacity, oneHostCapacity } = cfg.bigRoom;
+      for (const [what, capacity] of [["spread", spreadCapacity], ["one host", oneHostCapacity]]) {
+        const scenario = `big room N=${n}, HOST_CAPACITY ${capacity} (${what})`;
+        await attempt(scenario, async () => {
+          const own = await startServer("edgechat-cost", { BENCH_SQL_AUDIT: "1", BENCH_VARS: JSON.stringify({ ...JSON.parse(process.env.BENCH_VARS || "{}"), HOST_CAPACITY: String(capacity) }) });
+          live.add(own);
+          try {
+            const ownProbe = usageProbe(own);
+            await ownProbe.mark("start");
+            // A few messages a second at N = 5,000 leave too few broadcasts in a window for clean
+            // units per broadcast: a higher fixed rate (still below one host's sustained rate) and a longer window.
+            const costCfg = { ...cfg, fixedDeliveries: cfg.cost.bigRoomDeliveries ?? cfg.fixedDeliveries, measureMs: Math.max(cfg.measureMs, 6000) };
+            const r = await fanout({ server: own, pool, base: own.wsUrl, proto: "ec", cfg: costCfg, n, phases: cfg.cost.phases, probe: ownProbe });
+            for (const phase of cfg.cost.phases) {
+              const p = r[phase];
+              out.rows.push(
+                row({ scenario, kind: "bigRoom", n, receivers: "ws", hostCapacity: capacity, hosts: r.hosts?.objects, phase }, ownProbe.segments[phase], { sent: p.sent, delivered: p.delivered, deliveriesPerSec: p.deliveriesPerSec, cpuMs: p.serverCpuMs, cpuUsPerDelivery: p.cpuUsPerDelivery }),
+              );
+            }
+            const last = out.rows[out.rows.length - 1];
+            log(`  cost ${scenario}`, JSON.stringify({ hosts: r.hosts?.objects, perMillionUSD: round3(last.price.total), rpcPerSay: round3(last.perBroadcast.rpc) }));
+          } finally {
+            await own.stop();
+            live.delete(own);
+          }
+        });
+      }
+    }
     if (cfg.cost.wake) {
       await attempt("wake", async () => {
         out.wake = await wakeCost({ live });

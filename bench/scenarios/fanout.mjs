@@ -50,7 +50,7 @@ export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${
   }
 
   let nextIndex = 0;
-  const result = { n, setupMs: round(setupMs, 0), connectsPerSec: round((n / setupMs) * 1000, 0) };
+  const result = { n, setupMs: round(setupMs, 0), connectsPerSec: round((n / setupMs) * 1000, 0), hosts: hostSpread(conns) };
   for (const phase of phases) {
     const window = Math.max(8, Math.min(1024, Math.ceil(cfg.windowDeliveries / n)));
     const rate = Math.min(cfg.fixedDeliveries / n, cfg.fixedMaxMsgs ?? Infinity);
@@ -110,4 +110,17 @@ export async function fanout({ server, pool, base, proto, n, cfg, room = `fan-${
   await waitQuiet(server.pid, { maxMs: 10000 });
   await probe?.mark("closed");
   return result;
+}
+
+/**
+ * How the receivers' sockets are spread over server objects, where connection ids name their host
+ * (edgechat: "<host object hex>.<random>"): objects used, and the most and fewest sockets on one.
+ * Undefined for servers whose ids say nothing of the kind.
+ */
+function hostSpread(conns) {
+  const perHost = {};
+  for (const c of conns) for (const [host, count] of Object.entries(c.hosts ?? {})) perHost[host] = (perHost[host] ?? 0) + count;
+  const counts = Object.values(perHost);
+  if (counts.length === 0) return undefined;
+  return { objects: counts.length, maxPerObject: Math.max(...counts), minPerObject: Math.min(...counts) };
 }

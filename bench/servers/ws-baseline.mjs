@@ -5,6 +5,9 @@ import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
 
 const rooms = new Map(); // name -> { seq, members: Set<ws> }
+// As edgechat's PRESENCE_NOTICE_LIMIT (default 500): above it, no join/leave notices (edgechat sends
+// a presence count at most once a second instead), so filling a big room is not O(members²).
+const PRESENCE_NOTICE_LIMIT = 500;
 const TEXT = { binary: false };
 const http = createServer((req, res) => {
   res.writeHead(426, { "content-type": "application/json" });
@@ -40,7 +43,7 @@ function onConnection(ws, roomName) {
   let messageCount = 0;
   ws.send(JSON.stringify({ context: "api", welcome: "Hello! Welcome to edgechat", room: roomName, id }));
   roomOf(roomName).members.add(ws);
-  broadcast(roomName, ws, "I have entered the room", id, "join");
+  if (roomOf(roomName).members.size <= PRESENCE_NOTICE_LIMIT) broadcast(roomName, ws, "I have entered the room", id, "join");
   ws.on("message", (data, isBinary) => {
     messageCount++;
     const text = data.toString();
@@ -60,7 +63,7 @@ function onConnection(ws, roomName) {
   });
   ws.on("close", () => {
     roomOf(roomName).members.delete(ws);
-    broadcast(roomName, ws, "I have left the room", id, "leave");
+    if (roomOf(roomName).members.size < PRESENCE_NOTICE_LIMIT) broadcast(roomName, ws, "I have left the room", id, "leave");
   });
 }
 
