@@ -77,6 +77,7 @@ export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomA
     const peers = new Peers(context.rooms, ctx.id, this);
     const idempotency = new IdempotencyKeys(ctx.storage.sql, context.settings.idempotencyWindowMs);
     this.#room = new Room(ctx, context, peers, idempotency, this);
+    peers.serveLocally(this.#room);
     this.#host = new Host(ctx, context.settings, peers, idempotency, this);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }

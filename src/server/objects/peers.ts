@@ -1,4 +1,14 @@
-import type { HostApi, RoomApi } from "../rpc.js";
+import type { MatchFilter } from "../../protocol/index.js";
+import type { HostApi, RoomApi, Sender } from "../rpc.js";
+
+/**
+ * What only the room role of the same object offers (no RPC can carry it): a say numbered at once,
+ * with a promise that settles once it is written. The host answers the say after `written`, but
+ * runs the connection's next request before then, so a burst of says shares one commit.
+ */
+export interface LocalRoom {
+  sayHere(room: string, sender: Sender, message: unknown, filter?: MatchFilter): { seq: number; written: Promise<void> };
+}
 
 /**
  * The one place that decides whether a peer is this object or another one reached over RPC.
@@ -13,6 +23,8 @@ export class Peers {
   private readonly roomIds = new Map<string, DurableObjectId>();
   /** Hex id of this object. */
   readonly selfHex: string;
+  /** This object's room role, for in-process calls (set once the object has built it). */
+  private localRoom: LocalRoom | undefined;
 
   constructor(
     private readonly rooms: DurableObjectNamespace,
@@ -24,13 +36,28 @@ export class Peers {
 
   /** The object of room `name`. */
   room(name: string): RoomApi {
+    const id = this.idOf(name);
+    return id.equals(this.selfId) ? this.self : (this.rooms.get(id) as unknown as RoomApi);
+  }
+
+  /** Makes `room` (this object's room role) reachable through `here`. */
+  serveLocally(room: LocalRoom): void {
+    this.localRoom = room;
+  }
+
+  /** This object's room role when `name` is this object's room, else undefined (the room is elsewhere). */
+  here(name: string): LocalRoom | undefined {
+    return this.localRoom && this.idOf(name).equals(this.selfId) ? this.localRoom : undefined;
+  }
+
+  private idOf(name: string): DurableObjectId {
     let id = this.roomIds.get(name);
     if (!id) {
       id = this.rooms.idFromName(name);
       if (this.roomIds.size >= 1024) this.roomIds.clear();
       this.roomIds.set(name, id);
     }
-    return id.equals(this.selfId) ? this.self : (this.rooms.get(id) as unknown as RoomApi);
+    return id;
   }
 
   /** The object whose hex id is `hexId` (a connection's host). */

@@ -25,7 +25,7 @@ import { closeQuietly } from "./closeQuietly.js";
 import { Connection, HostedConnections, type ConnectionState } from "./hostedConnections.js";
 import { takeToken } from "./rateLimit.js";
 import { Receivers } from "./receivers.js";
-import { connectionInfo, entryOf, refusalOf, RequestHandler } from "./requestHandler.js";
+import { AnswerAfter, connectionInfo, entryOf, refusalOf, RequestHandler } from "./requestHandler.js";
 
 /**
  * The host role: the sockets this object accepted (clients whose first room was this object's, or
@@ -167,19 +167,26 @@ export class Host implements HostApi {
 
   private async answer(connection: Connection, parsed: ParsedRequest, messageCount: number): Promise<void> {
     if (!parsed.ok) {
-      connection.send(JSON.stringify(errorResponse(parsed.error.code, parsed.error.message, messageCount, parsed.requestId)));
+      connection.reply(JSON.stringify(errorResponse(parsed.error.code, parsed.error.message, messageCount, parsed.requestId)));
       return;
     }
     const { request, requestId } = parsed;
     if (request.verb === "quit" || request.verb === "exit") {
+      await connection.answered(); // the answers to earlier requests go first
       connection.send(JSON.stringify(goodbye(request.verb)));
       closeQuietly(connection.ws, 1000, request.verb);
       await this.disconnect(connection, request.verb);
       return;
     }
     let reply;
+    let after: Promise<void> | undefined;
     try {
-      reply = okResponse(messageCount, await this.requests.execute(connection, request, messageCount), requestId);
+      let data = await this.requests.execute(connection, request, messageCount);
+      if (data instanceof AnswerAfter) {
+        after = data.written;
+        data = data.data;
+      }
+      reply = okResponse(messageCount, data, requestId);
     } catch (error) {
       if (!(error instanceof ProtocolError)) {
         logEvent("error", "error", { room: connection.room, id: connection.id, during: request.verb, error: errorField(error) });
@@ -188,7 +195,7 @@ export class Host implements HostApi {
         error instanceof ProtocolError ? error : new ProtocolError("bad_request", "the request could not be completed; try again");
       reply = errorResponse(failure.code, failure.message, messageCount, requestId);
     }
-    connection.send(JSON.stringify(reply));
+    connection.reply(JSON.stringify(reply), after);
   }
 
   private enqueue(connection: Connection, job: () => Promise<void>): void {

@@ -35,6 +35,8 @@ export class Connection implements ConnectionInfo {
   departed = false;
   /** Frames that arrived before the welcome was sent; the welcome is always the first frame. */
   private held: string[] | undefined;
+  /** The last answer still waiting to go out (see `reply`). */
+  private answering: Promise<void> | undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -85,6 +87,31 @@ export class Connection implements ConnectionInfo {
     this.held = undefined;
     this.send(first);
     for (const frame of held) this.send(frame);
+  }
+
+  /**
+   * Sends an answer to one of this connection's requests, after `after` (a say's, once it is
+   * written) and after every answer before it: answers keep request order even when a later
+   * request is answered at once.
+   */
+  reply(frame: string, after?: Promise<void>): void {
+    if (after === undefined && this.answering === undefined) {
+      this.send(frame);
+      return;
+    }
+    const sent: Promise<void> = Promise.all([this.answering, after]).then(
+      () => void this.send(frame),
+      () => void this.send(frame),
+    );
+    this.answering = sent;
+    void sent.then(() => {
+      if (this.answering === sent) this.answering = undefined;
+    });
+  }
+
+  /** Settles once every answer so far has been sent. */
+  answered(): Promise<void> {
+    return this.answering ?? Promise.resolve();
   }
 
   get isOpen(): boolean {

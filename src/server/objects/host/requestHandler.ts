@@ -65,7 +65,20 @@ export function entryOf(connection: Connection, hostId: string): RoomEntry {
   return entry;
 }
 
-type Handlers = { [V in Exclude<Verb, "quit" | "exit">]: (connection: Connection, request: RequestOf<V>, messageCount: number) => Promise<VerbData<V>> | VerbData<V> };
+/**
+ * A request's data whose answer must wait for `written` (a say numbered by this object's own room:
+ * its seq may be shown only once it is kept). The host runs the connection's next request meanwhile.
+ */
+export class AnswerAfter<T> {
+  constructor(
+    readonly data: T,
+    readonly written: Promise<void>,
+  ) {}
+}
+
+type Handlers = {
+  [V in Exclude<Verb, "quit" | "exit">]: (connection: Connection, request: RequestOf<V>, messageCount: number) => Promise<VerbData<V> | AnswerAfter<VerbData<V>>> | VerbData<V>;
+};
 
 /**
  * Carries out one request of a connection hosted here and returns the response's `data`.
@@ -91,6 +104,9 @@ export class RequestHandler {
         request.roomMatchValue ?? connection.params.get("roomMatchValue"),
       );
       const sender = { id: connection.id, session: connection.session };
+      // The room is this object's own: numbered now, answered once written (one commit per burst).
+      const here = this.context.peers.here(room)?.sayHere(room, sender, message, filter);
+      if (here) return new AnswerAfter({ room, seq: here.seq }, here.written);
       const { seq } = await this.context.peers.room(room).roomSay(room, sender, message, filter);
       return { room, seq };
     },

@@ -33,6 +33,8 @@ type Row = {
 export class RoomHistory {
   private seq: number;
   private epochValue: string | undefined;
+  /** Broadcasts numbered but not written yet (see `append` and `flush`). */
+  private pending: HistoryEntry[] = [];
 
   constructor(
     private readonly sql: SqlStorage,
@@ -86,21 +88,41 @@ export class RoomHistory {
     return ++this.seq;
   }
 
+  /**
+   * Keeps a numbered broadcast, in memory until the next `flush`. Nothing that shows its seq may
+   * leave the object before that flush: the caller flushes before any send, response or hook.
+   */
   append(entry: HistoryEntry): void {
+    this.pending.push(entry);
+  }
+
+  /** Whether broadcasts wait to be written. */
+  get unwritten(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /**
+   * Writes every pending broadcast, in one storage transaction with whatever else this event
+   * writes: a burst costs one commit, and one statement per ROWS_PER_INSERT broadcasts. Only the
+   * newest `size` of a burst can stay in the ring, so only those are written.
+   */
+  flush(): void {
+    const rows = this.pending;
+    if (rows.length === 0) return;
+    this.pending = [];
     if (this.size === 0) {
-      this.sql.exec("INSERT OR REPLACE INTO room_meta (key, value) VALUES ('seq', ?)", String(entry.seq));
+      this.sql.exec("INSERT OR REPLACE INTO room_meta (key, value) VALUES ('seq', ?)", String(rows[rows.length - 1].seq));
       return;
     }
-    this.sql.exec(
-      "INSERT OR REPLACE INTO room_ring (slot, seq, payload, filter_key, filter_value, except_id, origin) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      entry.seq % this.size,
-      entry.seq,
-      entry.payload,
-      entry.filter?.key ?? null,
-      entry.filter?.value ?? null,
-      entry.except ?? null,
-      entry.origin ?? null,
-    );
+    const kept = rows.length > this.size ? rows.slice(rows.length - this.size) : rows;
+    for (let at = 0; at < kept.length; at += ROWS_PER_INSERT) {
+      const chunk = kept.slice(at, at + ROWS_PER_INSERT);
+      const values: (string | number | null)[] = [];
+      for (const entry of chunk) {
+        values.push(entry.seq % this.size, entry.seq, entry.payload, entry.filter?.key ?? null, entry.filter?.value ?? null, entry.except ?? null, entry.origin ?? null);
+      }
+      this.sql.exec(insertRows(chunk.length), ...values);
+    }
   }
 
   /** The oldest seq still kept, or undefined when nothing is. */
@@ -130,4 +152,15 @@ export class RoomHistory {
     }
     return entries;
   }
+}
+
+/** Broadcasts per INSERT statement: 7 bound values each, within SQLite's limit on bound parameters per statement. */
+const ROWS_PER_INSERT = 14;
+const inserts: string[] = [];
+
+/** The ring INSERT for `count` rows (the runtime caches prepared statements by their text). */
+function insertRows(count: number): string {
+  return (inserts[count] ??=
+    "INSERT OR REPLACE INTO room_ring (slot, seq, payload, filter_key, filter_value, except_id, origin) VALUES " +
+    Array.from({ length: count }, () => "(?, ?, ?, ?, ?, ?, ?)").join(", "));
 }

@@ -22,7 +22,7 @@ import type { BroadcastResult, Delivery, Outcome, Recipient, RoomApi, RoomCounts
 import type { Settings } from "../../settings.js";
 import { directoryOf } from "../ChatDirectory.js";
 import type { IdempotencyKeys } from "../idempotency.js";
-import type { Peers } from "../peers.js";
+import type { LocalRoom, Peers } from "../peers.js";
 import { RoomHistory } from "./history.js";
 import { Membership } from "./membership.js";
 import { broadcastInfo } from "../broadcastInfo.js";
@@ -40,7 +40,7 @@ interface BroadcastFields {
  * fan-out of every broadcast to the hosts of its recipients. It never touches a socket itself;
  * even its own object's sockets are reached through the host role (see Peers).
  */
-export class Room implements RoomApi {
+export class Room implements RoomApi, LocalRoom {
   private readonly membership: Membership;
   private readonly history: RoomHistory;
   private readonly outbox: Outbox;
@@ -49,6 +49,9 @@ export class Room implements RoomApi {
   private placement: Placement | undefined;
   /** Broadcasts with an idempotency key whose delivery has not settled yet. */
   private readonly keyedInFlight = new Map<string, Promise<BroadcastResult>>();
+  /** Hooks and callers waiting for the pending history to be written (see writeHistory). */
+  private afterWrite: (() => void)[] = [];
+  private writeTimer: ReturnType<typeof setTimeout> | undefined;
 
   private readonly settings: Settings;
 
@@ -65,6 +68,7 @@ export class Room implements RoomApi {
     this.outbox = new Outbox(
       (host) => peers.host(host),
       (ids) => this.forgetGone(ids),
+      () => this.writeHistory(),
     );
   }
 
@@ -89,12 +93,14 @@ export class Room implements RoomApi {
     const joined = this.changeMembership(entry.id, () => this.membership.addMember(entry, this.history.currentSeq));
     if (resume?.since !== undefined) this.replay(room, entry, resume);
     if (joined) this.notice(room, "join", entry);
+    this.writeHistory();
     return this.history.point;
   }
 
   async roomLeave(room: string, id: string): Promise<ResumePoint> {
     const left = this.changeMembership(id, () => this.membership.removeMember(id));
     if (left) this.notice(room, "leave", left);
+    this.writeHistory();
     return this.history.point;
   }
 
@@ -103,6 +109,7 @@ export class Room implements RoomApi {
     if (!this.membership.isRecipient(entry.id)) this.placement?.arrived(entry.host);
     this.changeMembership(entry.id, () => this.membership.addListener(entry, this.history.currentSeq));
     if (resume?.since !== undefined) this.replay(room, entry, resume);
+    this.writeHistory();
     return this.history.point;
   }
 
@@ -119,6 +126,7 @@ export class Room implements RoomApi {
   }
 
   async roomPoint(_room: string): Promise<ResumePoint> {
+    this.writeHistory();
     return this.history.point;
   }
 
@@ -150,8 +158,16 @@ export class Room implements RoomApi {
   // ---- broadcasting -----------------------------------------------------------------------
 
   async roomSay(room: string, sender: Sender, message: unknown, filter?: MatchFilter): Promise<{ seq: number }> {
-    const { seq } = this.broadcast(room, { message, from: sender.id }, filter, sender);
+    const { seq, written } = this.sayHere(room, sender, message, filter);
+    // The sender learns the seq only once the message is written (in the burst's commit).
+    await written;
     return { seq };
+  }
+
+  /** A say, numbered now; `written` settles once it is kept. Nothing may show its seq before then (see LocalRoom). */
+  sayHere(room: string, sender: Sender, message: unknown, filter?: MatchFilter): { seq: number; written: Promise<void> } {
+    const { seq } = this.broadcast(room, { message, from: sender.id }, filter, sender);
+    return { seq, written: this.historyWritten() };
   }
 
   async roomBroadcast(room: string, message: unknown, filter?: MatchFilter, idempotencyKey?: string): Promise<BroadcastResult> {
@@ -164,7 +180,10 @@ export class Room implements RoomApi {
     const { seq, delivered } = this.broadcast(room, { message, from: this.settings.serverName }, filter);
     // Written with the history row, in the same storage transaction: a broadcast is never kept
     // without its key, so a retry after a cut request never sends it twice.
-    if (key !== undefined) this.idempotency.put(key, { room, seq, delivered: 0 });
+    if (key !== undefined) {
+      this.writeHistory();
+      this.idempotency.put(key, { room, seq, delivered: 0 });
+    }
     const result = delivered.then((count) => {
       const settled = { room, seq, delivered: count };
       if (key !== undefined) {
@@ -201,6 +220,45 @@ export class Room implements RoomApi {
     }, wait);
   }
 
+  // ---- writing the stream ---------------------------------------------------------------------
+
+  /**
+   * Broadcasts are numbered at once but written together, at the latest in the next macrotask and
+   * always before anything shows their seq: every batch the outbox sends, every response that
+   * carries a seq or resume point, every replay or history read, and the onBroadcast hook run
+   * after `writeHistory`. Sends made after a write wait for its commit (the output gate), so no
+   * client, host or app sees a broadcast that a crash could still take back, and a burst costs one
+   * commit instead of one per broadcast.
+   */
+  private scheduleWrite(): void {
+    this.writeTimer ??= setTimeout(() => {
+      this.writeTimer = undefined;
+      this.writeHistory();
+    }, 0);
+  }
+
+  /** Writes the pending broadcasts now (in this event's storage transaction), then runs what waited for them. */
+  private writeHistory(): void {
+    if (!this.history.unwritten) return;
+    try {
+      this.history.flush();
+    } catch (error) {
+      // Numbered broadcasts that cannot be kept must never be seen: start over from storage.
+      logEvent("error", "error", { room: this.membership.roomName, during: "writing history", error: errorField(error) });
+      this.ctx.abort("history could not be written");
+      throw error;
+    }
+    const waiting = this.afterWrite;
+    this.afterWrite = [];
+    for (const run of waiting) run();
+  }
+
+  /** Resolves once every broadcast numbered so far is written. */
+  private historyWritten(): Promise<void> {
+    if (!this.history.unwritten) return Promise.resolve();
+    return new Promise((resolve) => this.afterWrite.push(resolve));
+  }
+
   /** Runs a notification hook without letting it break or hold up the room; its failure is logged. */
   private notify(name: string, run: () => void | Promise<void>): void {
     const log = (error: unknown) => logEvent("error", "error", { room: this.membership.roomName, during: `hook ${name}`, error: errorField(error) });
@@ -226,9 +284,12 @@ export class Room implements RoomApi {
     const sentAt = Date.now();
     const payload = JSON.stringify(chatMessage({ ...fields, room, sentAt, seq }));
     this.history.append({ seq, payload, filter, except: sender?.id, origin: sender?.session });
-    this.notify("onBroadcast", () =>
-      this.hooks.onBroadcast({ room, seq, epoch: this.history.epoch, from: fields.from, message: fields.message, event: fields.event, filter, sentAt }),
+    // The app hears of it once it is written, like everyone else (its I/O then waits for the commit).
+    const epoch = this.history.epoch;
+    this.afterWrite.push(() =>
+      this.notify("onBroadcast", () => this.hooks.onBroadcast({ room, seq, epoch, from: fields.from, message: fields.message, event: fields.event, filter, sentAt })),
     );
+    this.scheduleWrite();
     const counts: Promise<number>[] = [];
     // One delivery per host, naming nobody: each host knows which of its connections receive the room.
     for (const host of this.membership.recipientsByHost().keys()) {
@@ -251,6 +312,7 @@ export class Room implements RoomApi {
    * what it missed, never a second copy).
    */
   private replay(room: string, entry: RoomEntry, resume: ResumeArgs): void {
+    this.writeHistory();
     const until = this.membership.receivingSince(entry.id) ?? this.history.currentSeq;
     const since = resume.since ?? 0;
     const { seq: current, epoch } = this.history.point;
@@ -298,6 +360,7 @@ export class Room implements RoomApi {
 
   /** The kept messages `recipient` may see, filtered by the same rule as live delivery (shouldDeliver). */
   async roomHistory(room: string, recipient: Recipient, limit?: number): Promise<HistoryData> {
+    this.writeHistory();
     const info = recipientInfo(recipient);
     const visible = this.history.last(this.settings.historySize).filter((entry) => {
       if (entry.except === recipient.id || entry.origin === recipient.session) return false;
