@@ -78,7 +78,7 @@ export class ChatRoom<Env = unknown> extends DurableObject<Env> implements RoomA
     const idempotency = new IdempotencyKeys(ctx.storage.sql, context.settings.idempotencyWindowMs);
     this.#room = new Room(ctx, context, peers, idempotency, this);
     peers.serveLocally(this.#room);
-    this.#host = new Host(ctx, context.settings, peers, idempotency, this);
+    this.#host = new Host(ctx, context.settings, peers, idempotency, this, this.shouldDeliver === ChatRoom.prototype.shouldDeliver);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 

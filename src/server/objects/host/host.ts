@@ -49,6 +49,8 @@ export class Host implements HostApi {
     private readonly peers: Peers,
     private readonly idempotency: IdempotencyKeys,
     private readonly hooks: ChatHooks,
+    /** The app keeps the built-in shouldDeliver: a broadcast without a filter is for everyone, no hook call needed. */
+    private readonly builtInDelivery = false,
   ) {
     this.hosted = new HostedConnections(ctx, ctx.storage.sql);
     for (const connection of this.hosted.all()) this.receivers.restore(connection.state);
@@ -313,6 +315,7 @@ export class Host implements HostApi {
   private sendTo(ids: Iterable<string>, delivery: Exclude<Delivery, { kind: "receivers" }>, gone: Set<string>): number {
     let delivered = 0;
     let info: BroadcastInfo | undefined;
+    const everyone = delivery.seq === 0 || (delivery.filter === undefined && this.builtInDelivery);
     for (const id of ids) {
       if (id === delivery.except) continue;
       const connection = this.hosted.get(id);
@@ -320,7 +323,7 @@ export class Host implements HostApi {
       else if (
         !connection.departed &&
         connection.session !== delivery.origin &&
-        (delivery.seq === 0 || this.wants(connection, (info ??= infoOf(delivery)))) &&
+        (everyone || this.wants(connection, (info ??= infoOf(delivery)))) &&
         connection.send(delivery.payload)
       ) {
         delivered++;

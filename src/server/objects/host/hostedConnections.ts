@@ -99,10 +99,9 @@ export class Connection implements ConnectionInfo {
       this.send(frame);
       return;
     }
-    const sent: Promise<void> = Promise.all([this.answering, after]).then(
-      () => void this.send(frame),
-      () => void this.send(frame),
-    );
+    const send = () => void this.send(frame);
+    const ready = this.answering === undefined ? after! : after === undefined ? this.answering : this.answering.then(() => after);
+    const sent: Promise<void> = ready.then(send, send);
     this.answering = sent;
     void sent.then(() => {
       if (this.answering === sent) this.answering = undefined;

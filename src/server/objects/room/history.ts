@@ -154,7 +154,7 @@ export class RoomHistory {
   }
 }
 
-/** Broadcasts per INSERT statement: 7 bound values each, within SQLite's limit on bound parameters per statement. */
+/** Broadcasts per INSERT statement: 7 bound values each, within the 100 bound parameters a Durable Object allows per query (https://developers.cloudflare.com/durable-objects/platform/limits/). */
 const ROWS_PER_INSERT = 14;
 const inserts: string[] = [];
 

@@ -3,7 +3,8 @@ import type { Delivery, DeliveryReport, HostApi } from "../../rpc.js";
 
 interface Pending {
   delivery: Delivery;
-  settle: (delivered: number) => void;
+  /** Told how many sockets the host sent it to; only for deliveries whose count someone reads. */
+  settle?: (delivered: number) => void;
 }
 
 /**
@@ -29,17 +30,24 @@ export class Outbox {
     private readonly beforeSend: () => void = () => {},
   ) {}
 
+  /** Queues a delivery for `host` (most broadcasts: nobody reads how many sockets got them). */
+  send(host: string, delivery: Delivery): void {
+    this.enqueue(host, { delivery });
+  }
+
   /** Resolves with how many sockets the host sent it to (0 if the host could not be reached). */
-  send(host: string, delivery: Delivery): Promise<number> {
-    return new Promise((settle) => {
-      const queue = this.queues.get(host);
-      if (queue) queue.push({ delivery, settle });
-      else this.queues.set(host, [{ delivery, settle }]);
-      if (!this.busy.has(host)) {
-        this.busy.add(host);
-        setTimeout(() => void this.drain(host), 0);
-      }
-    });
+  sendCounted(host: string, delivery: Delivery): Promise<number> {
+    return new Promise((settle) => this.enqueue(host, { delivery, settle }));
+  }
+
+  private enqueue(host: string, pending: Pending): void {
+    const queue = this.queues.get(host);
+    if (queue) queue.push(pending);
+    else this.queues.set(host, [pending]);
+    if (!this.busy.has(host)) {
+      this.busy.add(host);
+      setTimeout(() => void this.drain(host), 0);
+    }
   }
 
   private async drain(host: string): Promise<void> {
@@ -52,7 +60,7 @@ export class Outbox {
         } catch (error) {
           logEvent("error", "error", { during: "delivery", host: host.slice(0, 16), error: errorField(error) });
         }
-        batch.forEach((pending, index) => pending.settle(report?.delivered[index] ?? 0));
+        batch.forEach((pending, index) => pending.settle?.(report?.delivered[index] ?? 0));
         if (report && report.gone.length > 0) this.onGone(report.gone);
       }
     } finally {

@@ -144,7 +144,7 @@ export class Room implements RoomApi, LocalRoom {
     const room = this.membership.roomName;
     if (room !== undefined && (before === undefined) !== (after === undefined)) {
       const host = (after ?? before)!.host;
-      void this.outbox.send(host, after ? { kind: "receivers", room, add: [id] } : { kind: "receivers", room, remove: [id] });
+      this.outbox.send(host, after ? { kind: "receivers", room, add: [id] } : { kind: "receivers", room, remove: [id] });
     }
     if (wasEmpty !== isEmpty && room !== undefined) {
       // One update in flight at a time, so the directory sees them in the order they happened.
@@ -177,14 +177,14 @@ export class Room implements RoomApi, LocalRoom {
       const earlier = this.keyedInFlight.get(key) ?? this.idempotency.get<BroadcastResult>(key);
       if (earlier !== undefined) return earlier;
     }
-    const { seq, delivered } = this.broadcast(room, { message, from: this.settings.serverName }, filter);
+    const { seq, delivered } = this.broadcast(room, { message, from: this.settings.serverName }, filter, undefined, true);
     // Written with the history row, in the same storage transaction: a broadcast is never kept
     // without its key, so a retry after a cut request never sends it twice.
     if (key !== undefined) {
       this.writeHistory();
       this.idempotency.put(key, { room, seq, delivered: 0 });
     }
-    const result = delivered.then((count) => {
+    const result = delivered!.then((count) => {
       const settled = { room, seq, delivered: count };
       if (key !== undefined) {
         this.idempotency.update(key, settled);
@@ -216,7 +216,7 @@ export class Room implements RoomApi, LocalRoom {
       this.presenceTimer = undefined;
       this.presenceSentAt = Date.now();
       const payload = JSON.stringify(presence(room, this.membership.memberCount()));
-      for (const host of this.membership.recipientsByHost().keys()) void this.outbox.send(host, { kind: "broadcast", room, seq: 0, payload });
+      for (const host of this.membership.recipientsByHost().keys()) this.outbox.send(host, { kind: "broadcast", room, seq: 0, payload });
     }, wait);
   }
 
@@ -272,14 +272,15 @@ export class Room implements RoomApi, LocalRoom {
 
   /**
    * Numbers a broadcast, keeps it, and hands it to the outbox for every host of a recipient.
-   * `delivered` settles when every host has reported.
+   * With `counted`, `delivered` settles with the sockets it reached once every host has reported.
    */
   private broadcast(
     room: string,
     fields: BroadcastFields,
     filter: MatchFilter | undefined,
     sender?: Sender,
-  ): { seq: number; delivered: Promise<number> } {
+    counted = false,
+  ): { seq: number; delivered?: Promise<number> } {
     const seq = this.history.nextSeq();
     const sentAt = Date.now();
     const payload = JSON.stringify(chatMessage({ ...fields, room, sentAt, seq }));
@@ -298,10 +299,11 @@ export class Room implements RoomApi, LocalRoom {
         delivery.except = sender.id;
         delivery.origin = sender.session;
       }
-      counts.push(this.outbox.send(host, delivery));
+      if (counted) counts.push(this.outbox.sendCounted(host, delivery));
+      else this.outbox.send(host, delivery);
     }
-    const delivered = Promise.all(counts).then((all) => all.reduce((a, b) => a + b, 0));
-    return { seq, delivered };
+    if (!counted) return { seq };
+    return { seq, delivered: Promise.all(counts).then((all) => all.reduce((a, b) => a + b, 0)) };
   }
 
   /**
@@ -333,7 +335,7 @@ export class Room implements RoomApi, LocalRoom {
       if (kept.origin !== undefined) delivery.origin = kept.origin;
       deliveries.push(delivery);
     }
-    for (const delivery of deliveries) void this.outbox.send(entry.host, delivery);
+    for (const delivery of deliveries) this.outbox.send(entry.host, delivery);
   }
 
   // ---- reading ----------------------------------------------------------------------------
