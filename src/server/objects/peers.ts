@@ -21,6 +21,8 @@ export class Peers {
    * kept, since a stub can stay broken after an error; a fresh one is cheap.
    */
   private readonly roomIds = new Map<string, DurableObjectId>();
+  /** Ids of the hosts this room delivers to, by hex id (a big room calls each of them per burst). */
+  private readonly hostIds = new Map<string, DurableObjectId>();
   /** Hex id of this object. */
   readonly selfHex: string;
   /** This object's room role, for in-process calls (set once the object has built it). */
@@ -62,6 +64,13 @@ export class Peers {
 
   /** The object whose hex id is `hexId` (a connection's host). */
   host(hexId: string): HostApi {
-    return hexId === this.selfHex ? this.self : (this.rooms.get(this.rooms.idFromString(hexId)) as unknown as HostApi);
+    if (hexId === this.selfHex) return this.self;
+    let id = this.hostIds.get(hexId);
+    if (!id) {
+      id = this.rooms.idFromString(hexId);
+      if (this.hostIds.size >= 1024) this.hostIds.clear();
+      this.hostIds.set(hexId, id);
+    }
+    return this.rooms.get(id) as unknown as HostApi;
   }
 }
