@@ -169,6 +169,21 @@ function connectionsSection(r, c, out) {
     `\n${ratioLine(r, (k) => r.connections[k]?.connectsPerSec, "Connects/s")}.\n${ratioLine(r, (k) => r.connections[k]?.cpuMsPerConnect, "CPU per connect")}.\n${ratioLine(r, (k) => r.connections[k]?.perConnKiB, "Memory per connection")}. ` +
       "For edgechat, memory is that of the workerd process(es) (the Miniflare host process is listed separately).",
   );
+  const floor = r.connections["workerd-floor"];
+  if (floor) {
+    const own = edgechatServers(r)
+      .filter(({ key }) => r.connections[key])
+      .map(({ key, label }) => `${label} ${fmt(r.connections[key].perConnKiB, 1)} KiB = ${fmt(floor.perConnKiB, 1)} + ${fmt(r.connections[key].perConnKiB - floor.perConnKiB, 1)} KiB`)
+      .join("; ");
+    out.push(
+      `\n**The runtime's own share.** The same Miniflare and workerd with a Durable Object that only accepts hibernatable sockets (one per room, SQLite-backed, a small attachment and a welcome each; ` +
+        "`bench/servers/workerd-floor.mjs`, no edgechat code): " +
+        `${fmt(floor.perConnKiB, 1)} KiB per idle connection, ${fmt(floor.connectsPerSec)} connects/s. So, per idle connection, runtime + edgechat: ${own}. ` +
+        (r.connections.socketio
+          ? `Three times Socket.IO's figure is ${fmt(r.connections.socketio.perConnKiB * 3, 1)} KiB, ${floor.perConnKiB > r.connections.socketio.perConnKiB * 3 ? "less than" : "more than"} the ${fmt(floor.perConnKiB, 1)} KiB the runtime takes before any edgechat code runs.`
+          : ""),
+    );
+  }
 }
 
 function gatewaySection(r, out) {

@@ -144,6 +144,21 @@ if (scenarios.includes("connections")) {
       log(`  ${name}`, JSON.stringify({ rate: r.connectsPerSec, perConnKiB: r.perConnKiB, cpuMsPerConnect: r.cpuMsPerConnect }));
     }
   }
+  // What an idle hibernatable socket costs the runtime itself, with no edgechat code (the floor).
+  if (servers.some((s) => s.startsWith("edgechat"))) {
+    await attempt("workerd-floor connections", async () => {
+      const floor = await startServer("workerd-floor");
+      live.add(floor);
+      try {
+        const r = await connections({ server: floor, pool, base: floor.wsUrl, proto: floor.proto, cfg });
+        results.connections["workerd-floor"] = r;
+        log(`  workerd-floor`, JSON.stringify({ rate: r.connectsPerSec, perConnKiB: r.perConnKiB }));
+      } finally {
+        await floor.stop();
+        live.delete(floor);
+      }
+    });
+  }
 }
 
 if (scenarios.includes("fanout")) {

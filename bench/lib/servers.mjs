@@ -14,6 +14,8 @@ const SERVERS = {
   "edgechat-cost": { script: EDGECHAT, proto: "ec", label: "edgechat, metered build, memory-backed", storage: "memory", env: { BENCH_INSTRUMENTED: "1" } },
   ws: { script: "../servers/ws-baseline.mjs", proto: "ec", label: "ws baseline (Node)" },
   socketio: { script: "../servers/socketio-baseline.mjs", proto: "sio", label: "Socket.IO 4.8.1 (Node)" },
+  // Connections scenario only: the runtime's own memory per idle hibernatable socket (no edgechat code).
+  "workerd-floor": { script: "../servers/workerd-floor.mjs", proto: "ec", label: "workerd floor (a Durable Object that only accepts hibernatable sockets)", storage: "memory" },
 };
 SERVERS.edgechat = SERVERS["edgechat-disk"];
 
