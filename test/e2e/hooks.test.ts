@@ -435,7 +435,7 @@ describe("onJoin, onLeave, onBroadcast", () => {
     expect(await keys()).toEqual(expected);
 
     const log = await worker.mf.getKVNamespace("HOOK_LOG");
-    X
+    expect(await log.get(`join:${room}:${ann.id}`)).toMatch(/^s\.[0-9a-f]{32}$/); // the member's session (a secret, never its id)
     expect(seqOf(said)).toBe(3);
     const broadcast = JSON.parse((await log.get(`bcast:${room}:3`)) ?? "null");
     expect(broadcast).toMatchObject({ room, seq: 3, from: ann.id, message: "[ann] noted" });
