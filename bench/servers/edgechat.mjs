@@ -14,6 +14,7 @@ import { build, stop as stopEsbuild } from "esbuild";
 import { Miniflare } from "miniflare";
 import { workerBundle } from "../../scripts/bundles.mjs";
 import { readDevVars } from "../../scripts/devVars.mjs";
+import { stopWithRunner } from "../lib/child.mjs";
 
 const devVars = () => readDevVars(".dev.vars.example");
 const storageDir = process.env.BENCH_DO_DIR;
@@ -86,13 +87,4 @@ const mf = new Miniflare({
 const url = (await mf.ready).origin;
 process.send?.({ type: "ready", url, inspectorPort, durableObjects: config.durableObjects, storageDir, instrumented });
 
-let stopping = false;
-async function stop() {
-  if (stopping) return;
-  stopping = true;
-  await mf.dispose().catch(() => {});
-  process.exit(0);
-}
-process.on("disconnect", stop);
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+stopWithRunner(() => mf.dispose());

@@ -4,6 +4,7 @@
 // code, so RSS per idle connection here is what any hibernatable socket costs locally (workerd,
 // and Miniflare's proxying of the upgrade); edgechat's figure minus this one is edgechat's own.
 import { Miniflare } from "miniflare";
+import { stopWithRunner } from "../lib/child.mjs";
 
 const script = `
 export class Floor {
@@ -39,13 +40,4 @@ const mf = new Miniflare({
 const url = (await mf.ready).origin;
 process.send?.({ type: "ready", url });
 
-let stopping = false;
-async function stop() {
-  if (stopping) return;
-  stopping = true;
-  await mf.dispose().catch(() => {});
-  process.exit(0);
-}
-process.on("disconnect", stop);
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+stopWithRunner(() => mf.dispose());
